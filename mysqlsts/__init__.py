@@ -1,0 +1,1 @@
+"""Conformance suite for a MySQL master-replica StatefulSet on Kubernetes."""

@@ -1,0 +1,50 @@
+"""``python -m mysqlsts.lab build|clean|summary``: the offline lab's command line."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+
+from mysqlsts.lab import build, config, docker
+
+
+def clean(cfg: config.LabConfig) -> None:
+    """Remove every image and cached file the lab made (dockerd and its shim stay)."""
+    ours = subprocess.run(
+        ["docker", "images", "--filter", f"label={docker.INPUTS_LABEL}", "--format", "{{.ID}}"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    bases = subprocess.run(
+        [
+            "docker",
+            "images",
+            "--filter",
+            "reference=localhost/lab/*",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    docker.remove_images(sorted(set(ours) | set(bases) | set(cfg.images.values())))
+    shutil.rmtree(config.cache_dir(), ignore_errors=True)
+    print(f"[lab] removed the lab's images and {config.cache_dir()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m mysqlsts.lab", description=__doc__)
+    parser.add_argument("command", choices=["build", "clean", "summary"])
+    args = parser.parse_args()
+    cfg = config.load()
+    if args.command == "build":
+        build.build(cfg)
+    elif args.command == "clean":
+        clean(cfg)
+    else:
+        print(build.summary(cfg))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The lab's build plan: every step in order, each cached on its inputs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from mysqlsts.lab import docker, gobuild, host, images, nodeimage, rootfs
+from mysqlsts.lab.config import LAB_DIR, LabConfig
+from mysqlsts.lab.steps import Log, Step, log_dir, run_all
+
+# Image directories that have no packages.txt of their own take another's rootfs.
+SHARED_BASE = {"kube-proxy": "toolbox"}
+
+
+def image_key_of(directory: str) -> str:
+    """lab/images/mysql-standin -> the lab.toml key mysql_standin."""
+    return directory.replace("-", "_")
+
+
+def plan(config: LabConfig) -> list[Step]:
+    go = gobuild.go_version()
+    programs = {p.name: p for p in gobuild.programs(config)}
+    go_steps = {name: gobuild.step(p, go) for name, p in programs.items()}
+    steps: list[Step] = list(go_steps.values())
+
+    # One rootfs per distinct package list.
+    image_dirs = sorted(p.name for p in images.IMAGES_DIR.iterdir() if (p / "Dockerfile").is_file())
+    base_of: dict[str, tuple[str, str]] = {}  # image dir -> (rootfs kind, key)
+    seen: dict[tuple[str, ...], tuple[str, str]] = {}
+    for name in image_dirs:
+        packages_file = images.IMAGES_DIR / SHARED_BASE.get(name, name) / "packages.txt"
+        packages = tuple(rootfs.read_packages(packages_file))
+        if packages not in seen:
+            step = rootfs.rootfs_step(config, SHARED_BASE.get(name, name), list(packages))
+            steps.append(step)
+            seen[packages] = (SHARED_BASE.get(name, name), step.key())
+        base_of[name] = seen[packages]
+
+    image_keys: dict[str, str] = {}
+    for static in images.STATIC_IMAGES:
+        program = programs[static.program]
+        step = images.static_image_step(config, static, program, go_steps[program.name].key())
+        steps.append(step)
+        image_keys[static.image_key] = step.key()
+
+    kubernetes = programs["kubernetes"]
+    for name in image_dirs:
+        extra = {}
+        if name == "kube-proxy":
+            extra = {
+                "kube-proxy": (kubernetes.out_dir / "kube-proxy", go_steps["kubernetes"].key())
+            }
+        kind, base_key = base_of[name]
+        step = images.context_image_step(config, name, image_key_of(name), kind, base_key, extra)
+        steps.append(step)
+        image_keys[image_key_of(name)] = step.key()
+
+    base = nodeimage.base_step(config, rootfs.read_packages(LAB_DIR / "node" / "packages.txt"))
+    steps.append(base)
+    node_images = {k: image_keys[k] for k in nodeimage.COMPONENT_IMAGES}
+    steps.append(
+        nodeimage.node_step(
+            config, base.key(), kubernetes, go_steps["kubernetes"].key(), node_images
+        )
+    )
+    return steps
+
+
+def prepare_host() -> None:
+    start = time.monotonic()
+    print("[lab] > host: packages, runtime shim, dockerd ...", flush=True)
+    log = Log(log_dir() / "host.log")
+    try:
+        host.prepare(log)
+    except Exception as exc:
+        print(f"[lab] FAILED step 'host' : {exc}; full log: {log.path}", flush=True)
+        raise SystemExit(1) from None
+    finally:
+        log.close()
+    print(f"[lab] + host ready in {time.monotonic() - start:.0f}s", flush=True)
+
+
+def summary(config: LabConfig) -> str:
+    lines = ["[lab] versions: " + ", ".join(f"{k} {v}" for k, v in config.versions.items())]
+    for _key, ref in config.images.items():
+        size = docker.image_size(ref)
+        lines.append(
+            f"[lab]   {ref:60s} {size / 1e6:8.1f} MB" if size else f"[lab]   {ref:60s} (not built)"
+        )
+    return "\n".join(lines)
+
+
+def build(config: LabConfig) -> None:
+    prepare_host()
+    run_all(plan(config))
+    gobuild.install_tools(config, gobuild.programs(config))
+    print(summary(config), flush=True)
+
+
+def installed_paths(config: LabConfig) -> list[Path]:
+    return [config.bin_dir]

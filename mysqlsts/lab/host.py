@@ -1,0 +1,132 @@
+"""Prepare the host: Debian packages, the runtime shim where needed, a running dockerd."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from mysqlsts.lab.config import LAB_DIR, cache_dir
+from mysqlsts.lab.steps import Log, StepFailed
+
+# Commands the lab needs on the host, and the Debian package that brings each.
+HOST_COMMANDS = {
+    "dockerd": "docker.io",
+    "debootstrap": "debootstrap",
+    "jq": "jq",  # used by the runtime shim
+}
+
+CAP_SYS_RESOURCE = 24
+SHIM_PATH = Path("/usr/local/sbin/lab-runc-shim")
+SHIM_RUNTIME = "lab-runc"
+DAEMON_JSON = Path("/etc/docker/daemon.json")
+
+
+def missing_packages() -> list[str]:
+    return sorted({pkg for cmd, pkg in HOST_COMMANDS.items() if shutil.which(cmd) is None})
+
+
+def install_packages(log: Log, packages: list[str]) -> None:
+    env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    log.run(["apt-get", "update"], env=env)
+    log.run(["apt-get", "install", "-y", "--no-install-recommends", *packages], env=env)
+
+
+def bounding_set_lacks_sys_resource(status: str | None = None) -> bool:
+    """True when this process's capability bounding set lacks CAP_SYS_RESOURCE.
+
+    Privileged containers then fail in runc ("unable to apply caps"), so dockerd needs
+    the shim that drops that capability from the OCI spec.
+    """
+    text = status if status is not None else Path("/proc/self/status").read_text()
+    for line in text.splitlines():
+        if line.startswith("CapBnd:"):
+            return not (int(line.split()[1], 16) >> CAP_SYS_RESOURCE) & 1
+    return False
+
+
+def docker_running() -> bool:
+    return (
+        subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+        if shutil.which("docker")
+        else False
+    )
+
+
+def desired_daemon_config(current: dict, needs_shim: bool) -> dict:
+    """dockerd's daemon.json with the shim registered (or the lab's shim removed)."""
+    config = dict(current)
+    runtimes = dict(config.get("runtimes", {}))
+    if needs_shim:
+        runtimes[SHIM_RUNTIME] = {"path": str(SHIM_PATH)}
+        config["runtimes"] = runtimes
+        config["default-runtime"] = SHIM_RUNTIME
+    else:
+        runtimes.pop(SHIM_RUNTIME, None)
+        if runtimes:
+            config["runtimes"] = runtimes
+        else:
+            config.pop("runtimes", None)
+        if config.get("default-runtime") == SHIM_RUNTIME:
+            config.pop("default-runtime")
+    return config
+
+
+def configure_runtime(log: Log) -> bool:
+    """Install or remove the shim as the host needs; True when daemon.json changed."""
+    needs_shim = bounding_set_lacks_sys_resource()
+    log.write(f"CAP_SYS_RESOURCE missing from the bounding set: {needs_shim}")
+    if needs_shim:
+        SHIM_PATH.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(LAB_DIR / "host" / "runc-shim", SHIM_PATH)
+        SHIM_PATH.chmod(0o755)
+    current = json.loads(DAEMON_JSON.read_text()) if DAEMON_JSON.exists() else {}
+    wanted = desired_daemon_config(current, needs_shim)
+    if wanted == current:
+        return False
+    DAEMON_JSON.parent.mkdir(parents=True, exist_ok=True)
+    DAEMON_JSON.write_text(json.dumps(wanted, indent=2) + "\n")
+    log.write(f"wrote {DAEMON_JSON}: {wanted}")
+    return True
+
+
+def start_dockerd(log: Log, restart: bool) -> None:
+    """Start dockerd in the background (no init system is assumed) and wait for it."""
+    if restart and docker_running():
+        # dockerd reads daemon.json at start; SIGHUP does not reload runtimes reliably.
+        log.run(["pkill", "-TERM", "-x", "dockerd"])
+        _wait(lambda: not docker_running(), 60, "dockerd to stop")
+    if docker_running():
+        return
+    daemon_log = cache_dir() / "logs" / "dockerd.log"
+    daemon_log.parent.mkdir(parents=True, exist_ok=True)
+    log.write(f"starting dockerd, its log: {daemon_log}")
+    with daemon_log.open("a") as out:
+        subprocess.Popen(
+            ["dockerd"], stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    try:
+        _wait(docker_running, 60, "dockerd to answer `docker info`")
+    except StepFailed as exc:
+        tail = daemon_log.read_text().splitlines()[-5:]
+        raise StepFailed(f"{exc}; dockerd log ends: {' | '.join(tail)}") from None
+
+
+def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise StepFailed(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(1)
+
+
+def prepare(log: Log) -> None:
+    """The whole host step: packages, runtime shim, dockerd."""
+    packages = missing_packages()
+    if packages:
+        log.write(f"installing missing host packages: {packages}")
+        install_packages(log, packages)
+    changed = configure_runtime(log)
+    start_dockerd(log, restart=changed)

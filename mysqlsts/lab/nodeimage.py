@@ -1,0 +1,292 @@
+"""Assemble a kind node image by hand, following kind's node image contract.
+
+``kind build node-image`` cannot run offline (it fetches images inside its build
+container), so its steps are done here:
+
+1. base: a debootstrap'd Debian userland with systemd, containerd, runc, CNI plugins,
+   plus kind's own files (entrypoint, units, scripts) taken from the kind module;
+2. node: the base plus kubeadm/kubelet/kubectl, /kind/version, /kind/manifests, and
+   every image kubeadm and kind need imported into containerd's ``k8s.io`` namespace,
+   then ``docker commit``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from mysqlsts.lab import docker, rootfs
+from mysqlsts.lab.config import LAB_DIR, LabConfig, cache_dir
+from mysqlsts.lab.gobuild import GO_DIR, GoProgram
+from mysqlsts.lab.host import bounding_set_lacks_sys_resource
+from mysqlsts.lab.steps import Log, Step, StepFailed
+
+NODE_DIR = LAB_DIR / "node"
+NODE_CONFIG = [
+    "ENV container=docker",
+    "STOPSIGNAL SIGRTMIN+3",
+    'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
+    "CMD []",
+]
+
+
+def kind_module_dir() -> Path:
+    """The kind module's source in the Go module cache (its base image files live there)."""
+    out = subprocess.run(
+        ["go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kind"],
+        cwd=GO_DIR / "kind",
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0 or not out.stdout.strip():
+        subprocess.run(
+            ["go", "mod", "download", "sigs.k8s.io/kind"], cwd=GO_DIR / "kind", check=True
+        )
+        return kind_module_dir()
+    return Path(out.stdout.strip())
+
+
+def containerd_config(kind_files: Path, config: LabConfig, restrict_oom: bool) -> str:
+    """kind's containerd config (v2 format, read by Debian's containerd 1.6) adapted here."""
+    text = (kind_files / "etc/containerd/config.toml").read_text()
+    text = text.replace(
+        'sandbox_image = "registry.k8s.io/pause:3.10"',
+        f'sandbox_image = "{config.images["pause"]}"',
+    )
+    if f'sandbox_image = "{config.images["pause"]}"' not in text:
+        raise StepFailed("kind's containerd config no longer sets sandbox_image as expected")
+    if restrict_oom:
+        # Without CAP_SYS_RESOURCE runc cannot set oom_score_adj below the parent's:
+        # every pod sandbox would fail with "can't get final child's PID from pipe: EOF".
+        text = text.replace("restrict_oom_score_adj = false", "restrict_oom_score_adj = true")
+    return text
+
+
+def _copy_tree(src: Path, dst: Path, mode: int) -> None:
+    for path in sorted(src.rglob("*")):
+        target = dst / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            target.chmod(mode)
+
+
+def install_kind_files(root: Path, kind_files: Path, config: LabConfig, restrict_oom: bool) -> None:
+    """What kind's base Dockerfile COPYs and RUNs, done on a directory."""
+    _copy_tree(kind_files / "usr/local/bin", root / "usr/local/bin", 0o755)
+    _copy_tree(kind_files / "kind", root / "kind", 0o644)
+    _copy_tree(kind_files / "kind/bin", root / "kind/bin", 0o755)
+    _copy_tree(kind_files / "etc", root / "etc", 0o644)
+    (root / "etc/containerd/config.toml").write_text(
+        containerd_config(kind_files, config, restrict_oom)
+    )
+    # Debian installs containerd in /usr/bin, kind's unit expects /usr/local/bin.
+    unit = root / "etc/systemd/system/containerd.service"
+    unit.write_text(unit.read_text().replace("/usr/local/bin/containerd", "/usr/bin/containerd"))
+    # kind runs the fuse-overlayfs snapshotter only for rootless nodes; it is not built here.
+    (root / "etc/systemd/system/containerd-fuse-overlayfs.service").unlink(missing_ok=True)
+    # CNI plugins: Debian puts them in /usr/lib/cni, kind's config expects /opt/cni/bin.
+    cni = root / "opt/cni/bin"
+    cni.mkdir(parents=True, exist_ok=True)
+    for plugin in ("host-local", "loopback", "ptp", "portmap"):
+        link = cni / plugin
+        link.unlink(missing_ok=True)
+        link.symlink_to(f"/usr/lib/cni/{plugin}")
+    (root / "etc/kubernetes/manifests").mkdir(parents=True, exist_ok=True)
+    journald = root / "etc/systemd/journald.conf"
+    journald.write_text(journald.read_text() + "ReadKMsg=no\n")
+
+
+CHROOT_SCRIPT = r"""
+set -eu
+find /lib/systemd/system/sysinit.target.wants/ -name "systemd-tmpfiles-setup.service" -delete
+rm -f /lib/systemd/system/multi-user.target.wants/*
+rm -f /etc/systemd/system/*.wants/*
+rm -f /lib/systemd/system/local-fs.target.wants/*
+rm -f /lib/systemd/system/sockets.target.wants/*udev*
+rm -f /lib/systemd/system/sockets.target.wants/*initctl*
+rm -f /lib/systemd/system/basic.target.wants/*
+systemctl enable kubelet.service containerd.service undo-mount-hacks.service
+systemctl mask systemd-binfmt.service
+ctr oci spec \
+  | jq '.hooks.createContainer[.hooks.createContainer| length]
+        |= . + {"path": "/kind/bin/mount-product-files.sh"}' \
+  | jq 'del(.process.rlimits)' > /etc/containerd/cri-base.json
+"""
+
+
+def base_step(config: LabConfig, packages: list[str]) -> Step:
+    restrict_oom = bounding_set_lacks_sys_resource()
+    tag_prefix = "node-base"
+
+    def action(log: Log, key: str) -> None:
+        kind_files = kind_module_dir() / "images/base/files"
+        target = cache_dir() / "rootfs" / f"node-base-{key}"
+        rootfs.debootstrap(log, config, packages, target)
+        install_kind_files(target, kind_files, config, restrict_oom)
+        log.run(["chroot", target, "/bin/bash", "-c", CHROOT_SCRIPT])
+        rootfs.import_dir(log, target, rootfs.base_tag(tag_prefix, key), NODE_CONFIG)
+        shutil.rmtree(target, ignore_errors=True)
+
+    return Step(
+        name="node base",
+        inputs=(
+            config.debian_suite,
+            config.debian_mirror,
+            packages,
+            restrict_oom,
+            GO_DIR / "kind",
+            config.images["pause"],
+        ),
+        action=action,
+        is_present=lambda key: docker.image_exists(rootfs.base_tag(tag_prefix, key)),
+    )
+
+
+def cni_manifest(config: LabConfig, kind_dir: Path) -> str:
+    """kind's default CNI manifest with the lab's kindnetd (no NRI: containerd 1.6 has none)."""
+    source = (kind_dir / "pkg/build/nodeimage/const_cni.go").read_text()
+    manifest = source.split("const defaultCNIManifest = `", 1)[1].split("`", 1)[0]
+    manifest = manifest.replace("` + kindnetdImage + `", config.images["kindnetd"])
+    lines = manifest.splitlines()
+    # Drop the nri-plugin mount and volume: two lines each.
+    out: list[str] = []
+    skip = 0
+    for line in lines:
+        if skip:
+            skip -= 1
+            continue
+        if line.strip() in ("- name: nri-plugin",):
+            skip = 2
+            continue
+        out.append(line)
+    text = "\n".join(out) + "\n"
+    if "nri" in text or config.images["kindnetd"] not in text:
+        raise StepFailed("kind's CNI manifest template changed; update lab/node handling")
+    return text
+
+
+NODE_BINARIES = ("kubeadm", "kubelet", "kubectl")
+COMPONENT_IMAGES = (
+    "kube_apiserver",
+    "kube_controller_manager",
+    "kube_scheduler",
+    "kube_proxy",
+    "etcd",
+    "coredns",
+    "pause",
+    "kindnetd",
+)
+
+
+def _docker(log: Log, *argv: str | Path, capture: bool = False) -> str:
+    return log.run(["docker", *argv], capture=capture)
+
+
+def node_step(
+    config: LabConfig,
+    base_key: str,
+    kubernetes: GoProgram,
+    kubernetes_key: str,
+    image_keys: dict[str, str],
+) -> Step:
+    tag = config.node_image
+
+    def action(log: Log, key: str) -> None:
+        kind_dir = kind_module_dir()
+        name = f"lab-node-build-{key}"
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+        _docker(
+            log,
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--privileged",
+            "--entrypoint",
+            "sleep",
+            rootfs.base_tag("node-base", base_key),
+            "infinity",
+        )
+        try:
+            for binary in NODE_BINARIES:
+                _docker(log, "cp", kubernetes.out_dir / binary, f"{name}:/usr/bin/{binary}")
+            staging = cache_dir() / "node-staging"
+            shutil.rmtree(staging, ignore_errors=True)
+            (staging / "manifests").mkdir(parents=True)
+            (staging / "version").write_text(config.versions["kubernetes"] + "\n")
+            (staging / "manifests/default-cni.yaml").write_text(cni_manifest(config, kind_dir))
+            _docker(log, "cp", staging / "version", f"{name}:/kind/version")
+            _docker(log, "cp", staging / "manifests", f"{name}:/kind/manifests")
+            # containerd in the build container only ingests content (no unpack, no mounts).
+            _docker(
+                log,
+                "exec",
+                "-d",
+                name,
+                "sh",
+                "-c",
+                "containerd >/var/log/containerd-build.log 2>&1",
+            )
+            deadline = time.monotonic() + 60
+            while subprocess.run(
+                ["docker", "exec", name, "ctr", "version"], capture_output=True
+            ).returncode:
+                if time.monotonic() > deadline:
+                    raise StepFailed("containerd in the build container did not answer in 60s")
+                time.sleep(1)
+            for image_key in COMPONENT_IMAGES:
+                image = config.images[image_key]
+                save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
+                log.run(
+                    [
+                        "docker",
+                        "exec",
+                        "-i",
+                        name,
+                        "ctr",
+                        "--namespace=k8s.io",
+                        "images",
+                        "import",
+                        "--all-platforms",
+                        "--no-unpack",
+                        "--digests",
+                        "-",
+                    ],
+                    stdin=save.stdout,
+                )
+                if save.wait() != 0:
+                    raise StepFailed(f"docker save {image} failed")
+            listed = _docker(
+                log, "exec", name, "ctr", "--namespace=k8s.io", "images", "list", "-q", capture=True
+            )
+            missing = [
+                config.images[k]
+                for k in COMPONENT_IMAGES
+                if _canonical(config.images[k]) not in listed
+            ]
+            if missing:
+                raise StepFailed(f"images missing in the node's containerd after import: {missing}")
+            _docker(log, "exec", name, "pkill", "containerd")
+            args = ["commit"]
+            for change in [*NODE_CONFIG, f"LABEL {docker.INPUTS_LABEL}={key}"]:
+                args += ["--change", change]
+            _docker(log, *args, name, tag)
+        finally:
+            subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+    return Step(
+        name="node image",
+        inputs=(tag, base_key, image_keys, kubernetes_key, config.versions),
+        action=action,
+        is_present=lambda key: docker.image_key(tag) == key,
+    )
+
+
+def _canonical(ref: str) -> str:
+    """containerd lists docker.io images fully qualified; ours are already qualified."""
+    return ref if "/" in ref.split(":")[0] else f"docker.io/library/{ref}"

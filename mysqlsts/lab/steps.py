@@ -1,0 +1,183 @@
+"""Named, timed, cached build steps with a log file each.
+
+Every step prints its name and duration. A step whose inputs did not change since its
+last success says it reused its output instead of running. A failed step names itself,
+prints where its full log is and raises :class:`StepFailed`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from mysqlsts.lab.config import cache_dir
+
+
+class StepFailed(Exception):
+    """A build step failed; its message is one line naming the step and its log."""
+
+
+def log_dir() -> Path:
+    return cache_dir() / "logs"
+
+
+def stamp_dir() -> Path:
+    return cache_dir() / "stamps"
+
+
+def fingerprint(*parts: object) -> str:
+    """A short digest of the inputs of a step: strings, numbers, mappings and paths.
+
+    A path contributes its relative name and content (directories recursively), so that
+    editing a build file invalidates exactly the steps that use it.
+    """
+    digest = hashlib.sha256()
+
+    def feed(value: object) -> None:
+        if isinstance(value, Path):
+            files = (
+                sorted(p for p in value.rglob("*") if p.is_file()) if value.is_dir() else [value]
+            )
+            for file in files:
+                digest.update(str(file.relative_to(value.parent)).encode())
+                digest.update(file.read_bytes())
+        elif isinstance(value, Mapping):
+            digest.update(json.dumps(value, sort_keys=True, default=str).encode())
+        elif isinstance(value, list | tuple):
+            for item in value:
+                feed(item)
+        else:
+            digest.update(repr(value).encode())
+        digest.update(b"\0")
+
+    for part in parts:
+        feed(part)
+    return digest.hexdigest()[:16]
+
+
+def _say(message: str) -> None:
+    print(f"[lab] {message}", flush=True)
+
+
+@dataclass
+class Log:
+    """The log file of one step; commands run through it append their output."""
+
+    path: Path
+    _handle: object = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = self.path.open("w")
+
+    def write(self, text: str) -> None:
+        self._handle.write(text if text.endswith("\n") else text + "\n")  # type: ignore[attr-defined]
+        self._handle.flush()  # type: ignore[attr-defined]
+
+    def run(
+        self,
+        argv: Sequence[str | Path],
+        *,
+        input: bytes | None = None,
+        stdin: IO[bytes] | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        capture: bool = False,
+    ) -> str:
+        """Run a command, its output going to the log; raise on a non-zero exit.
+
+        With ``capture`` the standard output is returned instead (stderr still logged).
+        """
+        args = [str(a) for a in argv]
+        self.write(f"$ {' '.join(args)}")
+        proc = subprocess.run(
+            args,
+            input=input,
+            stdin=stdin,
+            env=None if env is None else dict(env),
+            cwd=cwd,
+            stdout=subprocess.PIPE if capture else self._handle,  # type: ignore[arg-type]
+            stderr=self._handle,  # type: ignore[arg-type]
+        )
+        if proc.returncode != 0:
+            raise StepFailed(f"`{' '.join(args[:3])} ...` exited {proc.returncode}")
+        return proc.stdout.decode() if capture else ""
+
+    def close(self) -> None:
+        self._handle.close()  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One build step.
+
+    ``inputs`` decide reuse: the step runs again only when their fingerprint changed or
+    ``is_present`` says its output is gone. ``action`` builds the output.
+    """
+
+    name: str
+    inputs: Iterable[object]
+    action: Callable[[Log, str], None]
+    is_present: Callable[[str], bool]
+
+    def key(self) -> str:
+        return fingerprint(self.name, *self.inputs)
+
+
+def _stamp(name: str) -> Path:
+    return stamp_dir() / (name.replace(" ", "-").replace("/", "_") + ".stamp")
+
+
+def stamp_matches(name: str, key: str) -> bool:
+    stamp = _stamp(name)
+    return stamp.exists() and stamp.read_text().strip() == key
+
+
+def run_step(step: Step) -> str:
+    """Run (or reuse) one step and return its input key."""
+    key = step.key()
+    if stamp_matches(step.name, key) and step.is_present(key):
+        _say(f"= {step.name}: reused (inputs unchanged, key {key})")
+        return key
+    log = Log(log_dir() / f"{step.name.replace(' ', '-').replace('/', '_')}.log")
+    _say(f"> {step.name} ...")
+    start = time.monotonic()
+    try:
+        step.action(log, key)
+    except StepFailed as exc:
+        elapsed = time.monotonic() - start
+        raise StepFailed(
+            f"step '{step.name}' failed after {elapsed:.0f}s: {exc}; full log: {log.path}"
+        ) from None
+    except Exception as exc:  # a bug or an OS error: still name the step and its log
+        elapsed = time.monotonic() - start
+        log.write(f"{type(exc).__name__}: {exc}")
+        raise StepFailed(
+            f"step '{step.name}' failed after {elapsed:.0f}s: {type(exc).__name__}: {exc}; "
+            f"full log: {log.path}"
+        ) from exc
+    finally:
+        log.close()
+    _stamp(step.name).parent.mkdir(parents=True, exist_ok=True)
+    _stamp(step.name).write_text(key + "\n")
+    _say(f"+ {step.name}: built in {time.monotonic() - start:.0f}s (key {key})")
+    return key
+
+
+def run_all(steps: Iterable[Step]) -> None:
+    """Run steps in order; on failure print the one-line reason and exit non-zero."""
+    start = time.monotonic()
+    try:
+        for step in steps:
+            run_step(step)
+    except StepFailed as exc:
+        print(f"[lab] FAILED {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    _say(f"all steps done in {time.monotonic() - start:.0f}s")
