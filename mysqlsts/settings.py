@@ -1,0 +1,190 @@
+"""The suite's command-line options, their environment variables, and the parsed result.
+
+Each option can also be set by an environment variable (useful under tox and in CI);
+the command line wins over the environment, which wins over the default. Parsing is a
+pure function of the option values and the environment so that it is unit-tested.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mysqlsts.errors import InputError
+
+CLUSTER_KINDS = ("kind", "existing")
+DEFAULT_PROFILE = "offline"
+DEFAULT_CLUSTER_NAME = "mysqlsts"
+DEFAULT_DEPLOY_TIMEOUT = 600.0
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    flag: str
+    env: str
+    help: str
+    default: Any = None
+    metavar: str | None = None
+    is_flag: bool = False
+
+    @property
+    def dest(self) -> str:
+        return "mysqlsts_" + self.flag.lstrip("-").replace("-", "_")
+
+
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec(
+        "--profile",
+        "MYSQLSTS_PROFILE",
+        "manifest profile to deploy: 'upstream' (the article's manifests as published) or "
+        "an overlay under manifests/profiles/ such as 'offline' (stand-in images)",
+        default=DEFAULT_PROFILE,
+        metavar="NAME",
+    ),
+    OptionSpec(
+        "--manifests",
+        "MYSQLSTS_MANIFESTS",
+        "deploy these manifests instead of a profile: a directory of YAML files (applied "
+        "in the article's order) or a kustomization (directory or kustomization.yaml)",
+        metavar="PATH",
+    ),
+    OptionSpec(
+        "--cluster",
+        "MYSQLSTS_CLUSTER",
+        "where to deploy: 'kind' (a fresh 2-node kind cluster for the run) or 'existing' "
+        "(the cluster of --kubeconfig; only what the run creates is removed)",
+        default="kind",
+        metavar="kind|existing",
+    ),
+    OptionSpec(
+        "--kubeconfig",
+        "MYSQLSTS_KUBECONFIG",
+        "kubeconfig of the existing cluster (default: $KUBECONFIG, then ~/.kube/config)",
+        metavar="PATH",
+    ),
+    OptionSpec(
+        "--keep-cluster",
+        "MYSQLSTS_KEEP_CLUSTER",
+        "leave the cluster, the deployment and the PV data in place after the run (for inspection)",
+        default=False,
+        is_flag=True,
+    ),
+    OptionSpec(
+        "--cluster-name",
+        "MYSQLSTS_CLUSTER_NAME",
+        "name of the kind cluster the run creates",
+        default=DEFAULT_CLUSTER_NAME,
+        metavar="NAME",
+    ),
+    OptionSpec(
+        "--local-pv-node",
+        "MYSQLSTS_LOCAL_PV_NODE",
+        "existing clusters: the node that holds the local PVs (default: a node already "
+        "labelled for them, else the first ready schedulable worker)",
+        metavar="NODE",
+    ),
+    OptionSpec(
+        "--deploy-timeout",
+        "MYSQLSTS_DEPLOY_TIMEOUT",
+        "seconds to wait for the StatefulSet to become ready after applying the manifests",
+        default=DEFAULT_DEPLOY_TIMEOUT,
+        metavar="SECONDS",
+    ),
+)
+
+
+def help_text(spec: OptionSpec) -> str:
+    default = "" if spec.default in (None, False) else f"; default {spec.default}"
+    return f"{spec.help} [env {spec.env}{default}]"
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: str
+    manifests: Path | None
+    cluster: str
+    kubeconfig: Path | None
+    keep_cluster: bool
+    cluster_name: str
+    local_pv_node: str | None
+    deploy_timeout: float
+
+    def describe(self) -> str:
+        source = f"manifests {self.manifests}" if self.manifests else f"profile {self.profile}"
+        return f"{source} on a {self.cluster} cluster"
+
+
+def parse_bool(value: str, env: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise InputError(f"{env}={value!r} is not a boolean (use 1/0, true/false, yes/no)")
+
+
+def resolve(values: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from command-line ``values`` (keyed by dest; None when not given)."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    for spec in OPTIONS:
+        given = values.get(spec.dest)
+        if spec.is_flag:
+            # A store_true flag reads False when absent; only True overrides the env.
+            if given:
+                raw[spec.dest] = True
+            elif spec.env in env:
+                raw[spec.dest] = parse_bool(env[spec.env], spec.env)
+            else:
+                raw[spec.dest] = spec.default
+        elif given not in (None, ""):
+            raw[spec.dest] = given
+        elif env.get(spec.env):
+            raw[spec.dest] = env[spec.env]
+        else:
+            raw[spec.dest] = spec.default
+
+    cluster = str(raw["mysqlsts_cluster"])
+    if cluster not in CLUSTER_KINDS:
+        raise InputError(f"--cluster must be one of {', '.join(CLUSTER_KINDS)}, got {cluster!r}")
+    try:
+        deploy_timeout = float(raw["mysqlsts_deploy_timeout"])
+    except ValueError:
+        raise InputError(
+            f"--deploy-timeout must be a number of seconds, got {raw['mysqlsts_deploy_timeout']!r}"
+        ) from None
+    if deploy_timeout <= 0:
+        raise InputError(f"--deploy-timeout must be positive, got {deploy_timeout:g}")
+
+    kubeconfig = raw["mysqlsts_kubeconfig"]
+    if cluster == "kind" and kubeconfig:
+        raise InputError(
+            "--kubeconfig is for --cluster existing; a kind cluster's kubeconfig is written "
+            "by the run itself"
+        )
+    if cluster == "kind" and raw["mysqlsts_local_pv_node"]:
+        raise InputError(
+            "--local-pv-node is for --cluster existing; on kind the suite uses its own worker"
+        )
+    if cluster == "existing" and not kubeconfig:
+        kubeconfig = env.get("KUBECONFIG", "").split(os.pathsep)[0] or str(
+            Path(env.get("HOME", str(Path.home()))) / ".kube" / "config"
+        )
+
+    manifests = raw["mysqlsts_manifests"]
+    return Settings(
+        profile=str(raw["mysqlsts_profile"]),
+        manifests=Path(manifests).expanduser() if manifests else None,
+        cluster=cluster,
+        kubeconfig=Path(kubeconfig).expanduser() if kubeconfig else None,
+        keep_cluster=bool(raw["mysqlsts_keep_cluster"]),
+        cluster_name=str(raw["mysqlsts_cluster_name"]),
+        local_pv_node=raw["mysqlsts_local_pv_node"] or None,
+        deploy_timeout=deploy_timeout,
+    )
