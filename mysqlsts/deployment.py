@@ -50,6 +50,7 @@ class Deployment:
     init_containers: tuple[str, ...]
     images: tuple[str, ...]
     mysql_container: str
+    mysql_image: str
     mysql_port: int
     root_user: str
     password_source: str
@@ -263,6 +264,7 @@ def discover(objects: list[Obj], origin: str = "the manifests") -> Deployment:
         init_containers=tuple(c["name"] for c in init_containers),
         images=tuple(images),
         mysql_container=mysql_container["name"],
+        mysql_image=str(mysql_container.get("image") or ""),
         mysql_port=port,
         root_user=ROOT_USER,
         password_source=password_source,

@@ -18,7 +18,7 @@ from mysqlsts.errors import InputError
 CLUSTER_KINDS = ("kind", "existing")
 DEFAULT_PROFILE = "offline"
 DEFAULT_CLUSTER_NAME = "mysqlsts"
-DEFAULT_DEPLOY_TIMEOUT = 600.0
+DEFAULT_DEPLOY_TIMEOUT = 600
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}

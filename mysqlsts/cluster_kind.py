@@ -1,0 +1,224 @@
+"""The kind provider: a fresh cluster for the run, driven through pytest-kind's KindCluster.
+
+pytest-kind's own ``kind_cluster`` fixture is not usable here (it is not xdist-aware and
+cannot take a kind config), so the suite drives its KindCluster class from the controller
+process, with the lab's kind binary and node image (nothing is downloaded).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from pytest_kind.cluster import KindCluster
+
+from mysqlsts import kind_config, tools
+from mysqlsts.cluster import ClusterInfo
+from mysqlsts.errors import EnvironmentProblem
+from mysqlsts.kube import Kube, KubeError
+from mysqlsts.lab import config as lab_config
+from mysqlsts.settings import Settings
+from mysqlsts.transformations import LOCAL_PV_LABEL_KEY, LOCAL_PV_LABEL_VALUE
+
+DOCKER_TIMEOUT = 20.0
+
+
+def docker_has_image(image: str) -> bool:
+    return tools.run(["docker", "image", "inspect", image], timeout=DOCKER_TIMEOUT).returncode == 0
+
+
+def check_docker() -> None:
+    """Docker is installed and its daemon answers (kind runs its nodes there)."""
+    if tools.find_docker() is None:
+        raise EnvironmentProblem("docker CLI not found on PATH (kind runs its nodes in Docker)")
+    done = tools.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=DOCKER_TIMEOUT)
+    if done.returncode != 0 or not done.stdout.strip():
+        host = os.environ.get("DOCKER_HOST", "the default socket")
+        raise EnvironmentProblem(
+            f"Docker is not running or not reachable at {host}: {done.first_error_line()}"
+        )
+
+
+def node_image(settings: Settings) -> str | None:
+    """The node image: $MYSQLSTS_KIND_NODE_IMAGE, else the lab's (required offline)."""
+    if os.environ.get("MYSQLSTS_KIND_NODE_IMAGE"):
+        return os.environ["MYSQLSTS_KIND_NODE_IMAGE"]
+    lab_image = lab_config.load().node_image
+    if settings.manifests is None and settings.profile == "offline":
+        return lab_image
+    # Other profiles still prefer the lab's image when it is built: nothing to download.
+    return lab_image if docker_has_image(lab_image) else None
+
+
+class KindProvider:
+    def __init__(
+        self, settings: Settings, state_dir: Path, images: list[str], pv_paths: list[str]
+    ) -> None:
+        self.settings = settings
+        self.name = settings.cluster_name
+        self.state_dir = state_dir
+        self.images = images
+        self.mounts = kind_config.host_dirs(state_dir, pv_paths)
+        self.kind_bin: Path | None = None
+        self.node_image: str | None = None
+        self.created = False
+        self.adopted = False
+        self.cluster: KindCluster | None = None
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.state_dir / "kubeconfig"
+
+    @property
+    def owns_cluster(self) -> bool:
+        """True once this run started creating the cluster: deleting it removes all."""
+        return self.created
+
+    def _existing_clusters(self) -> list[str]:
+        assert self.kind_bin is not None
+        done = tools.run([self.kind_bin, "get", "clusters"], timeout=DOCKER_TIMEOUT)
+        if done.returncode != 0:
+            raise EnvironmentProblem(f"kind get clusters failed: {done.first_error_line()}")
+        return [line.strip() for line in done.stdout.splitlines() if line.strip()]
+
+    def preflight(self) -> None:
+        self.kind_bin = tools.find_kind()
+        if self.kind_bin is None:
+            raise EnvironmentProblem(
+                f"kind binary not found (looked at $MYSQLSTS_KIND, {lab_config.load().kind_bin} "
+                "and PATH): build the lab with `tox -e lab` or install kind"
+            )
+        check_docker()
+        self.node_image = node_image(self.settings)
+        if self.node_image and not docker_has_image(self.node_image):
+            raise EnvironmentProblem(
+                f"kind node image {self.node_image} is not in the local Docker: build it with "
+                "`tox -e lab` (nothing can be pulled here)"
+            )
+        self.adopted = self.name in self._existing_clusters()
+
+    def _make_cluster(self) -> KindCluster:
+        cwd_marker = Path(".pytest-kind")
+        existed = cwd_marker.exists()
+        cluster = KindCluster(
+            self.name,
+            kubeconfig=self.kubeconfig,
+            image=self.node_image,
+            kind_path=self.kind_bin,
+            kubectl_path=tools.find_kubectl(),
+        )
+        # KindCluster always makes ./.pytest-kind/<name> in the working directory even
+        # when every path is given; remove it so that the run leaves nothing behind.
+        if not existed:
+            shutil.rmtree(cwd_marker, ignore_errors=True)
+        return cluster
+
+    def up(self) -> ClusterInfo:
+        assert self.kind_bin is not None, "preflight() first"
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.cluster = self._make_cluster()
+        notes: list[str] = []
+        if self.adopted:
+            done = tools.run(
+                [self.kind_bin, "get", "kubeconfig", "--name", self.name], timeout=DOCKER_TIMEOUT
+            )
+            if done.returncode != 0:
+                raise EnvironmentProblem(
+                    f"kind get kubeconfig --name {self.name} failed: {done.first_error_line()}"
+                )
+            self.kubeconfig.write_text(done.stdout)
+            notes.append(
+                f"kind cluster {self.name} already existed: used as is and not deleted at the end"
+            )
+        else:
+            for host, _ in self.mounts:
+                host.mkdir(parents=True, exist_ok=True)
+            config_file = self.state_dir / "kind-config.yaml"
+            config_file.write_text(kind_config.render(self.mounts))
+            # Recorded before creating: an interrupted create still leaves node
+            # containers that teardown must remove.
+            self.created = True
+            try:
+                self.cluster.create(config_file=config_file)
+            except subprocess.CalledProcessError as error:
+                raise EnvironmentProblem(
+                    f"kind create cluster --name {self.name} failed (exit {error.returncode}); "
+                    "kind's own output is above"
+                ) from None
+            notes.append(
+                f"kind cluster {self.name} created with node image "
+                f"{self.node_image or 'kind default'}"
+            )
+        for image in self.images:
+            if docker_has_image(image):
+                try:
+                    self.cluster.load_docker_image(image)
+                except subprocess.CalledProcessError:
+                    raise EnvironmentProblem(
+                        f"kind load docker-image {image} failed; kind's output is above"
+                    ) from None
+                notes.append(f"image {image} loaded into the nodes from the local Docker")
+        node = self._local_pv_node()
+        return ClusterInfo("kind", self.name, self.kubeconfig, node, notes)
+
+    def _local_pv_node(self) -> str:
+        try:
+            nodes = Kube.from_kubeconfig(self.kubeconfig).list_nodes()
+        except KubeError as error:
+            raise EnvironmentProblem(f"kind cluster {self.name} does not answer: {error}") from None
+        for node in nodes:
+            if (node["metadata"].get("labels") or {}).get(
+                LOCAL_PV_LABEL_KEY
+            ) == LOCAL_PV_LABEL_VALUE:
+                return str(node["metadata"]["name"])
+        raise EnvironmentProblem(
+            f"kind cluster {self.name} has no node labelled "
+            f"{LOCAL_PV_LABEL_KEY}={LOCAL_PV_LABEL_VALUE} (not made by this suite?): "
+            "delete it or choose another --cluster-name"
+        )
+
+    def down(self, keep: bool) -> list[str]:
+        if keep:
+            if self.created or self.adopted:
+                return [
+                    f"kept kind cluster {self.name} (kubeconfig {self.kubeconfig}, PV data under "
+                    f"{self.state_dir / 'pv'}); remove it with: "
+                    f"kind delete cluster --name {self.name}"
+                ]
+            return []
+        lines: list[str] = []
+        if self.created and self.kind_bin is not None:
+            done = tools.run(
+                [
+                    self.kind_bin,
+                    "delete",
+                    "cluster",
+                    "--name",
+                    self.name,
+                    "--kubeconfig",
+                    self.kubeconfig,
+                ],
+                timeout=120,
+            )
+            if done.returncode == 0:
+                lines.append(f"deleted kind cluster {self.name}")
+            else:
+                lines.append(
+                    f"could not delete kind cluster {self.name}: {done.first_error_line()}"
+                )
+            self.created = False
+        return lines
+
+
+def remove_tree(path: Path) -> list[str]:
+    """Remove a directory tree; return a line per part that could not be removed."""
+    problems: list[str] = []
+
+    def onerror(_func: object, failed: str, exc_info: tuple[object, BaseException, object]) -> None:
+        problems.append(f"could not remove {failed}: {exc_info[1]}")
+
+    if path.exists():
+        shutil.rmtree(path, onerror=onerror)
+    return problems

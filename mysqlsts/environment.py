@@ -1,0 +1,194 @@
+"""One run's environment: manifests, cluster and deployment, up once and down once.
+
+The controller process (the only process without pytest-xdist, the coordinator with it)
+owns a :class:`Run`: it checks everything cheap first (nothing created), then brings the
+cluster and the deployment up, recording every creation so that :meth:`Run.down` undoes
+exactly those, after a failure or a Ctrl-C too. Workers receive a :class:`RunInfo` (plain
+JSON) and rebuild their clients and the :class:`Deployment` from it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mysqlsts import deploy, evidence, hostpaths, manifests, transformations
+from mysqlsts.cluster import ClusterInfo, Provider, make_provider
+from mysqlsts.cluster_kind import remove_tree
+from mysqlsts.deployment import Deployment, discover
+from mysqlsts.errors import SuiteError
+from mysqlsts.kube import Kube, KubeError
+from mysqlsts.mysql import MySQL
+from mysqlsts.redaction import redact
+from mysqlsts.settings import Settings
+
+Obj = dict[str, Any]
+
+
+@dataclass
+class RunInfo:
+    """What every process knows about the run (serialisable for xdist workers)."""
+
+    run_id: str
+    source: str
+    objects: list[Obj]
+    changes: list[str]
+    provider: str
+    cluster_name: str
+    kubeconfig: str
+    local_pv_node: str
+    state_dir: str
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> RunInfo:
+        return cls(**json.loads(text))
+
+    def deployment(self) -> Deployment:
+        return discover(self.objects, self.source)
+
+    def kube(self, process: str = "main") -> Kube:
+        # One discovery cache per process: the dynamic client rewrites it unlocked.
+        cache = Path(self.state_dir) / f"discovery-{process}.json"
+        return Kube.from_kubeconfig(Path(self.kubeconfig), discovery_cache=cache)
+
+
+class Run:
+    def __init__(self, settings: Settings, say: Callable[[str], None], report_dir: Path) -> None:
+        self.settings = settings
+        self.say = say
+        self.report_dir = report_dir
+        self.run_id = secrets.token_hex(4)
+        self.state_dir = Path(tempfile.gettempdir()) / f"mysqlsts-{self.run_id}"
+        self.provider: Provider | None = None
+        self.cluster: ClusterInfo | None = None
+        self.kube: Kube | None = None
+        self.deployment: Deployment | None = None
+        self.changes: list[str] = []
+        self.source_label = ""
+        self.record = deploy.DeployRecord()
+        self.paths = hostpaths.PathRecord()
+        self.info: RunInfo | None = None
+        self.teardown_lines: list[str] = []
+        self._down = False
+
+    # -- phase 1: nothing is created ----------------------------------------------------
+    def preflight(self) -> None:
+        source = manifests.locate(self.settings.profile, self.settings.manifests)
+        self.source_label = source.label
+        objects = manifests.load(source)
+        namespace = discover(objects, source.label).namespace
+        prepared = transformations.prepare(objects, namespace, self.run_id)
+        self.changes = prepared.changes
+        self.deployment = discover(prepared.objects, source.label)
+        self.provider = make_provider(
+            self.settings,
+            self.state_dir,
+            list(self.deployment.images),
+            [pv.path for pv in self.deployment.pvs],
+        )
+        self.provider.preflight()
+
+    # -- phase 2: create, recording each step --------------------------------------------
+    def up(self) -> RunInfo:
+        assert self.provider is not None and self.deployment is not None, "preflight() first"
+        deployment = self.deployment
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.say(f"mysqlsts: bringing up a {self.settings.cluster} cluster")
+        self.cluster = self.provider.up()
+        self.kube = Kube.from_kubeconfig(
+            self.cluster.kubeconfig, discovery_cache=self.state_dir / "discovery-main.json"
+        )
+        try:
+            skip = deploy.check_conflicts(self.kube, deployment, self.run_id, self.record)
+            paths = [pv.path for pv in deployment.pvs]
+            image = hostpaths.helper_image(deployment.mysql_image)
+            self.say(f"mysqlsts: checking PV paths on node {self.cluster.local_pv_node}")
+            self.paths = hostpaths.prepare(
+                self.kube, self.run_id, image, paths, self.cluster.local_pv_node
+            )
+            self.say(f"mysqlsts: applying {len(deployment.objects)} objects ({self.source_label})")
+            deploy.apply_all(self.kube, deployment, skip, self.record)
+            deploy.wait_until_up(
+                self.kube,
+                MySQL(self.kube, deployment),
+                deployment,
+                self.settings.deploy_timeout,
+                self.say,
+            )
+        except SuiteError as error:
+            saved = self.save_evidence()
+            if saved:
+                raise type(error)(f"{error} (events and logs: {saved})") from None
+            raise
+        self.info = RunInfo(
+            run_id=self.run_id,
+            source=self.source_label,
+            objects=list(deployment.objects),
+            changes=self.changes,
+            provider=self.cluster.provider,
+            cluster_name=self.cluster.name,
+            kubeconfig=str(self.cluster.kubeconfig),
+            local_pv_node=self.cluster.local_pv_node,
+            state_dir=str(self.state_dir),
+            notes=[*self.cluster.notes, *self.record.notes],
+        )
+        return self.info
+
+    def save_evidence(self) -> Path | None:
+        """Write the namespace's evidence to a file (no test report exists yet)."""
+        if self.kube is None or self.deployment is None:
+            return None
+        try:
+            collected = evidence.collect(self.kube, self.deployment.namespace)
+            self.report_dir.mkdir(parents=True, exist_ok=True)
+            path = self.report_dir / "mysqlsts-setup-failure.txt"
+            path.write_text(evidence.as_text(collected))
+            return path
+        except (KubeError, OSError):
+            return None
+
+    # -- phase 3: undo ---------------------------------------------------------------------
+    def down(self) -> list[str]:
+        """Undo everything recorded (idempotent); with --keep-cluster, keep it all."""
+        if self._down:
+            return self.teardown_lines
+        self._down = True
+        keep = self.settings.keep_cluster
+        lines: list[str] = []
+        if keep:
+            if self.cluster is not None:
+                lines.append("--keep-cluster: the deployment, its PVs and their data were left")
+        elif self.provider is not None and self.provider.owns_cluster:
+            pass  # deleting the cluster below removes the deployment with it, and faster
+        elif self.kube is not None and self.deployment is not None:
+            lines += deploy.teardown(self.kube, self.deployment, self.record)
+            # A kind cluster goes away whole (and its PV data with the run's directory);
+            # on a borrowed cluster the data on the node must be removed explicitly.
+            if self.settings.cluster == "existing":
+                try:
+                    hostpaths.clean(
+                        self.kube,
+                        self.run_id,
+                        hostpaths.helper_image(self.deployment.mysql_image),
+                        [pv.path for pv in self.deployment.pvs],
+                        self.paths,
+                    )
+                    if self.paths.created or self.paths.existed_empty:
+                        lines.append("removed the run's data from the PV paths")
+                except (SuiteError, KubeError, AssertionError) as error:
+                    lines.append(f"could not clean the PV paths: {error}")
+        if self.provider is not None:
+            lines += self.provider.down(keep)
+        if not keep:
+            lines += remove_tree(self.state_dir)
+        self.teardown_lines = [redact(line) for line in lines]
+        return self.teardown_lines

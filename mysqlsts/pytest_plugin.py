@@ -1,0 +1,375 @@
+"""The suite's pytest wiring: options, the run's lifecycle, fixtures, evidence, reports.
+
+Lifecycle: the controller process (no xdist, or xdist's coordinator) sets the environment
+up in ``pytest_sessionstart`` — only when the invocation targets the e2e suites, so unit
+test runs never touch Docker or a cluster — and tears it down in ``pytest_sessionfinish``
+(``pytest_unconfigure`` is the safety net). xdist workers receive the run's description
+through ``workerinput`` and share the one cluster. Problems the user must fix end the run
+at once with one line and a distinct exit code, after removing whatever was created.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mysqlsts import evidence, settings
+from mysqlsts.deployment import Deployment
+from mysqlsts.environment import Run, RunInfo
+from mysqlsts.errors import SuiteError
+from mysqlsts.kube import Kube
+from mysqlsts.mysql import MySQL
+from mysqlsts.redaction import contains_secret, redact
+
+WORKERINPUT_KEY = "mysqlsts_run"
+RUN_KEY = pytest.StashKey[Run]()
+INFO_KEY = pytest.StashKey[RunInfo]()
+CONTEXT_KEY = pytest.StashKey["Context"]()
+SETTINGS_KEY = pytest.StashKey[settings.Settings]()
+# Tests that use any of these are e2e tests: they get evidence attached on failure.
+E2E_FIXTURES = frozenset({"mysqlsts_run", "deployment", "kube", "mysql"})
+
+
+# -- options ----------------------------------------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mysqlsts", "MySQL StatefulSet conformance suite")
+    for spec in settings.OPTIONS:
+        if spec.is_flag:
+            group.addoption(
+                spec.flag,
+                action="store_true",
+                default=False,
+                dest=spec.dest,
+                help=settings.help_text(spec),
+            )
+        else:
+            group.addoption(
+                spec.flag,
+                dest=spec.dest,
+                default=None,
+                metavar=spec.metavar,
+                help=settings.help_text(spec),
+            )
+
+
+def resolve_settings(config: pytest.Config) -> settings.Settings:
+    if SETTINGS_KEY not in config.stash:
+        values = {spec.dest: config.getoption(spec.dest) for spec in settings.OPTIONS}
+        config.stash[SETTINGS_KEY] = settings.resolve(values)
+    return config.stash[SETTINGS_KEY]
+
+
+# -- when to set up ---------------------------------------------------------------------
+def e2e_requested(args: list[str], invocation_dir: Path, suites_dir: Path) -> bool:
+    """Whether the test paths given to pytest include (part of) the e2e suites."""
+    suites = suites_dir.resolve()
+    for arg in args:
+        if arg.startswith("-"):
+            continue
+        path = (invocation_dir / arg.split("::", 1)[0]).resolve()
+        if path == suites or suites in path.parents or path in suites.parents:
+            return True
+    return False
+
+
+def is_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")
+
+
+def _armed(config: pytest.Config) -> bool:
+    option = config.option
+    if any(
+        getattr(option, name, False)
+        for name in (
+            "collectonly",
+            "showfixtures",
+            "show_fixtures_per_test",
+            "setuponly",
+            "setupplan",
+        )
+    ):
+        return False
+    return is_controller(config) and e2e_requested(
+        list(config.args), config.invocation_params.dir, config.rootpath / "suites"
+    )
+
+
+# -- signals ----------------------------------------------------------------------------
+def _terminate_as_interrupt(signum: int, _frame: object) -> None:
+    # CI stops jobs with SIGTERM; turning it into KeyboardInterrupt lets the same
+    # teardown run as for Ctrl-C, so no cluster or PV is left behind.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextmanager
+def _uninterruptible() -> Iterator[None]:
+    """Teardown must finish (it is bounded): a second Ctrl-C would leave debris."""
+    saved: list[tuple[int, Any]] = []
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            saved.append((sig, signal.signal(sig, signal.SIG_IGN)))
+    except ValueError:
+        pass  # not the main thread: signals cannot be changed, nothing to restore
+    try:
+        yield
+    finally:
+        for sig, handler in saved:
+            signal.signal(sig, handler)
+
+
+# -- lifecycle (controller) ---------------------------------------------------------------
+def _say(config: pytest.Config) -> Callable[[str], None]:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+
+    def say(line: str) -> None:
+        if reporter is not None:
+            reporter.write_line(redact(line))
+        else:
+            print(redact(line), file=sys.stderr)
+
+    return say
+
+
+def _teardown(config: pytest.Config) -> list[str]:
+    run = config.stash.get(RUN_KEY, None)
+    if run is None:
+        return []
+    say = _say(config)
+    with _uninterruptible():
+        lines = run.down()
+    for line in lines:
+        say(f"mysqlsts: {line}")
+    return lines
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if not _armed(config):
+        return
+    say = _say(config)
+    try:
+        run_settings = resolve_settings(config)
+    except SuiteError as error:
+        pytest.exit(redact(str(error)), returncode=error.exit_code)
+    run = Run(run_settings, say, config.rootpath / "reports")
+    config.stash[RUN_KEY] = run
+    with suppress(ValueError):
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    capture = config.pluginmanager.getplugin("capturemanager")
+    try:
+        run.preflight()
+        # kind's own progress (and errors) should reach the terminal as it happens.
+        if capture is not None:
+            with capture.global_and_fixture_disabled():
+                info = run.up()
+        else:
+            info = run.up()
+    except SuiteError as error:
+        _teardown(config)
+        pytest.exit(redact(str(error)), returncode=error.exit_code)
+    except BaseException:
+        _teardown(config)
+        raise
+    config.stash[INFO_KEY] = info
+    _write_allure_environment(config, info)
+    say(f"mysqlsts: {run_settings.describe()} is up (run {info.run_id})")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if is_controller(session.config):
+        _teardown(session.config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # sessionfinish does not run when sessionstart was interrupted; this always does.
+    if is_controller(config):
+        _teardown(config)
+    context = config.stash.get(CONTEXT_KEY, None)
+    if context is not None:
+        context.kube.api_client.close()
+
+
+class XdistHooks:
+    """Registered only when pytest-xdist is active (its hook would be unknown otherwise)."""
+
+    @pytest.hookimpl
+    def pytest_configure_node(self, node: Any) -> None:
+        info = node.config.stash.get(INFO_KEY, None)
+        if info is not None:
+            node.workerinput[WORKERINPUT_KEY] = info.to_json()
+
+
+class HtmlHooks:
+    """Registered only when pytest-html is active: the run's changes in the summary."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl
+    def pytest_html_results_summary(
+        self, prefix: list[str], summary: list[str], postfix: list[str]
+    ) -> None:
+        info = self.config.stash.get(INFO_KEY, None)
+        if info is None:
+            return
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in [*info.changes, *info.notes])
+        prefix.append(
+            f"<h2>mysqlsts: {html.escape(info.source)} on {html.escape(info.provider)}</h2>"
+        )
+        prefix.append(
+            f"<p>Changes to the manifests and the cluster made by this run:</p><ul>{items}</ul>"
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistHooks(), "mysqlsts-xdist")
+    if config.pluginmanager.hasplugin("html"):
+        config.pluginmanager.register(HtmlHooks(config), "mysqlsts-html")
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    info = config.stash.get(INFO_KEY, None)
+    if info is None or not is_controller(config):
+        return
+    terminalreporter.section("mysqlsts")
+    terminalreporter.write_line(
+        f"{info.source} on {info.provider} cluster {info.cluster_name}, local PVs on node "
+        f"{info.local_pv_node} (run {info.run_id})"
+    )
+    terminalreporter.write_line("changes made by the suite:")
+    for line in [*info.changes, *info.notes]:
+        terminalreporter.write_line(f"  - {redact(line)}")
+
+
+def _write_allure_environment(config: pytest.Config, info: RunInfo) -> None:
+    directory = getattr(config.option, "allure_report_dir", None)
+    if not directory:
+        return
+    lines = [
+        f"mysqlsts.source={info.source}",
+        f"mysqlsts.cluster={info.provider} {info.cluster_name}",
+    ]
+    lines += [
+        f"mysqlsts.change.{i}={line}" for i, line in enumerate([*info.changes, *info.notes], 1)
+    ]
+    path = Path(directory) / "environment.properties"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(redact(line).replace("\n", " ") for line in lines) + "\n")
+
+
+# -- per-process context and fixtures -------------------------------------------------------
+@dataclass
+class Context:
+    info: RunInfo
+    deployment: Deployment
+    kube: Kube
+    mysql: MySQL
+
+
+def _run_info(config: pytest.Config) -> RunInfo | None:
+    if is_controller(config):
+        return config.stash.get(INFO_KEY, None)
+    payload = config.workerinput.get(WORKERINPUT_KEY)  # type: ignore[attr-defined]
+    return RunInfo.from_json(payload) if payload else None
+
+
+def context(config: pytest.Config) -> Context | None:
+    """The run's clients in this process, built once; None when no run is set up."""
+    if CONTEXT_KEY in config.stash:
+        return config.stash[CONTEXT_KEY]
+    info = _run_info(config)
+    if info is None:
+        return None
+    process = "main" if is_controller(config) else str(config.workerinput["workerid"])  # type: ignore[attr-defined]
+    deployment = info.deployment()
+    kube = info.kube(process)
+    config.stash[CONTEXT_KEY] = Context(info, deployment, kube, MySQL(kube, deployment))
+    return config.stash[CONTEXT_KEY]
+
+
+def _require(request: pytest.FixtureRequest) -> Context:
+    found = context(request.config)
+    if found is None:
+        pytest.fail(
+            "no mysqlsts environment: it is set up only when pytest is given (part of) suites/ "
+            "as test paths, e.g. `tox -e e2e`",
+            pytrace=False,
+        )
+    return found
+
+
+@pytest.fixture(scope="session")
+def mysqlsts_run(request: pytest.FixtureRequest) -> RunInfo:
+    """The run: id, manifest source, objects as applied, changes, cluster and node."""
+    return _require(request).info
+
+
+@pytest.fixture(scope="session")
+def deployment(request: pytest.FixtureRequest) -> Deployment:
+    """What the manifests deploy: namespace, StatefulSet, replicas, Services, password..."""
+    return _require(request).deployment
+
+
+@pytest.fixture(scope="session")
+def kube(request: pytest.FixtureRequest) -> Kube:
+    """Kubernetes operations on the run's cluster (official client, dicts in and out)."""
+    return _require(request).kube
+
+
+@pytest.fixture(scope="session")
+def mysql(request: pytest.FixtureRequest) -> MySQL:
+    """MySQL connections to pods and Services, and the replica caught-up wait."""
+    return _require(request).mysql
+
+
+# -- reports: redaction and evidence ----------------------------------------------------------
+def _redact_report(report: pytest.TestReport) -> None:
+    if report.longrepr is not None and contains_secret(str(report.longrepr)):
+        report.longrepr = redact(str(report.longrepr))
+    report.sections = [(title, redact(text)) for title, text in report.sections]
+
+
+def _attach(report: pytest.TestReport, collected: list[tuple[str, str]]) -> None:
+    try:
+        import pytest_html
+
+        extras = list(getattr(report, "extras", []))
+        extras += [pytest_html.extras.text(text, name=title) for title, text in collected]
+        report.extras = extras  # type: ignore[attr-defined]
+    except ImportError:
+        pass
+    try:
+        import allure
+
+        for title, text in collected:
+            allure.attach(text, name=title, attachment_type=allure.attachment_type.TEXT)
+    except ImportError:
+        pass
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    report = yield
+    _redact_report(report)
+    if (
+        report.failed
+        and report.when in ("setup", "call")
+        and E2E_FIXTURES & set(getattr(item, "fixturenames", ()))
+    ):
+        found = context(item.config)
+        if found is not None:
+            collected = evidence.collect(found.kube, found.deployment.namespace)
+            _attach(report, collected)
+            if os.environ.get("MYSQLSTS_EVIDENCE_TO_TERMINAL"):
+                report.sections.append(("mysqlsts evidence", evidence.as_text(collected)))
+    return report
