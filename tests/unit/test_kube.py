@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fake_apiserver import FakeAPI, serve, status
+
+from mysqlsts.errors import EnvironmentProblem
+from mysqlsts.kube import Kube, KubeError, parse_exec_status
+from mysqlsts.redaction import register_secret
+
+NS = "/api/v1/namespaces/mysql"
+
+
+@pytest.fixture
+def api() -> Iterator[FakeAPI]:
+    with serve() as fake:
+        yield fake
+
+
+@pytest.fixture
+def kube(api: FakeAPI, tmp_path: Path) -> Kube:
+    return Kube.from_kubeconfig(
+        api.kubeconfig(tmp_path), discovery_cache=tmp_path / "discovery.json"
+    )
+
+
+def pod(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "mysql"}}
+
+
+def test_objects_come_back_as_api_json_dicts(api: FakeAPI, kube: Kube) -> None:
+    api.on("GET", f"{NS}/pods/mysql-0", {**pod("mysql-0"), "status": {"podIP": "10.0.0.1"}})
+    got = kube.get_pod("mysql", "mysql-0")
+    assert (
+        got is not None and got["status"]["podIP"] == "10.0.0.1"
+    )  # camelCase, like kubectl -o json
+    assert kube.get_pod("mysql", "absent") is None
+
+
+def test_list_pods_passes_the_selector_and_sorts(api: FakeAPI, kube: Kube) -> None:
+    api.on("GET", f"{NS}/pods", {"kind": "PodList", "items": [pod("mysql-1"), pod("mysql-0")]})
+    assert [p["metadata"]["name"] for p in kube.list_pods("mysql", "app=mysql")] == [
+        "mysql-0",
+        "mysql-1",
+    ]
+    assert api.requests[-1].query["labelSelector"] == ["app=mysql"]
+
+
+def test_scale_patches_the_scale_subresource(api: FakeAPI, kube: Kube) -> None:
+    path = "/apis/apps/v1/namespaces/mysql/statefulsets/mysql/scale"
+    api.on("PATCH", path, {"kind": "Scale", "spec": {"replicas": 3}})
+    kube.scale_statefulset("mysql", "mysql", 3)
+    request = api.requests[-1]
+    assert request.body == {"spec": {"replicas": 3}}
+    assert request.headers["Content-Type"].startswith("application/")
+
+
+def test_api_errors_become_one_line_with_the_servers_message(api: FakeAPI, kube: Kube) -> None:
+    api.on(
+        "GET", f"{NS}/pods/mysql-0", status(403, 'pods "mysql-0" is forbidden: nope'), status=403
+    )
+    with pytest.raises(KubeError) as caught:
+        kube.get_pod("mysql", "mysql-0")
+    assert (
+        str(caught.value) == 'get pod mysql/mysql-0: pods "mysql-0" is forbidden: nope (HTTP 403)'
+    )
+    assert caught.value.status == 403
+
+
+def test_delete_of_a_missing_pod_is_false(api: FakeAPI, kube: Kube) -> None:
+    api.on("DELETE", f"{NS}/pods/mysql-1", pod("mysql-1"))
+    assert kube.delete_pod("mysql", "mysql-1", grace_period_seconds=0)
+    assert api.requests[-1].body == {"gracePeriodSeconds": 0}
+    assert not kube.delete_pod("mysql", "mysql-9")
+
+
+def test_logs_are_redacted_and_missing_previous_logs_are_none(api: FakeAPI, kube: Kube) -> None:
+    register_secret("123456")
+    api.on("GET", f"{NS}/pods/mysql-1/log", "+ mysql -h 127.0.0.1 -uroot -p123456 -e 'SELECT 1'\n")
+    assert (
+        kube.logs("mysql", "mysql-1", "xtrabackup")
+        == "+ mysql -h 127.0.0.1 -uroot -p*** -e 'SELECT 1'\n"
+    )
+    assert api.requests[-1].query["container"] == ["xtrabackup"]
+    api.on(
+        "GET",
+        f"{NS}/pods/mysql-1/log",
+        status(400, "previous terminated container not found"),
+        status=400,
+    )
+    assert kube.logs("mysql", "mysql-1", "xtrabackup", previous=True) is None
+
+
+def test_events_oldest_first(api: FakeAPI, kube: Kube) -> None:
+    api.on(
+        "GET",
+        f"{NS}/events",
+        {
+            "items": [
+                {"lastTimestamp": "2026-01-02T00:00:00Z", "reason": "b"},
+                {"lastTimestamp": "2026-01-01T00:00:00Z", "reason": "a"},
+            ]
+        },
+    )
+    assert [e["reason"] for e in kube.events("mysql")] == ["a", "b"]
+
+
+def test_endpoint_slices_of_a_service(api: FakeAPI, kube: Kube) -> None:
+    api.on(
+        "GET",
+        "/apis/discovery.k8s.io/v1/namespaces/mysql/endpointslices",
+        {"items": [{"endpoints": []}]},
+    )
+    assert kube.endpoint_slices("mysql", "mysql-read") == [{"endpoints": []}]
+    assert api.requests[-1].query["labelSelector"] == ["kubernetes.io/service-name=mysql-read"]
+
+
+def _discovery(api: FakeAPI) -> None:
+    api.on("GET", "/version", {"major": "1", "minor": "34", "gitVersion": "v1.34.4"})
+    api.on("GET", "/api", {"kind": "APIVersions", "versions": ["v1"]})
+    api.on("GET", "/apis", {"kind": "APIGroupList", "apiVersion": "v1", "groups": []})
+    api.on(
+        "GET",
+        "/api/v1",
+        {
+            "kind": "APIResourceList",
+            "groupVersion": "v1",
+            "resources": [
+                {
+                    "name": "configmaps",
+                    "singularName": "configmap",
+                    "namespaced": True,
+                    "kind": "ConfigMap",
+                    "verbs": ["get", "patch", "delete"],
+                },
+                {
+                    "name": "namespaces",
+                    "singularName": "namespace",
+                    "namespaced": False,
+                    "kind": "Namespace",
+                    "verbs": ["get", "patch", "delete"],
+                },
+            ],
+        },
+    )
+
+
+def test_apply_is_server_side_with_the_suites_field_manager(api: FakeAPI, kube: Kube) -> None:
+    _discovery(api)
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "mysql", "namespace": "mysql"},
+        "data": {"a": "b"},
+    }
+    api.on("PATCH", f"{NS}/configmaps/mysql", cm)
+    assert kube.apply(cm)["data"] == {"a": "b"}
+    request = api.requests[-1]
+    assert request.headers["Content-Type"] == "application/apply-patch+yaml"
+    assert request.query["fieldManager"] == ["mysqlsts"]
+    assert request.query["force"][0].lower() == "true"
+    assert request.body == cm
+
+
+def test_get_and_delete_any_kind(api: FakeAPI, kube: Kube) -> None:
+    _discovery(api)
+    api.on(
+        "GET",
+        "/api/v1/namespaces/mysql",
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mysql"}},
+    )
+    api.on("DELETE", "/api/v1/namespaces/mysql", {"kind": "Status", "status": "Success"})
+    assert kube.get_object("v1", "Namespace", "mysql") == {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "mysql"},
+    }
+    assert kube.get_object("v1", "Namespace", "other") is None
+    assert kube.delete_object("v1", "Namespace", "mysql")
+    assert api.requests[-1].body == {"propagationPolicy": "Foreground"}
+    assert not kube.delete_object("v1", "Namespace", "other")
+
+
+def test_unreachable_api_server_fails_fast(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with serve() as fake:
+        fake.url = f"http://127.0.0.1:{port}"
+        kubeconfig = fake.kubeconfig(tmp_path)
+    kube = Kube.from_kubeconfig(kubeconfig, retries=0)
+    started = time.monotonic()
+    with pytest.raises(KubeError, match=rf"GET http://127.0.0.1:{port}/version: "):
+        kube.version(timeout=5)
+    assert time.monotonic() - started < 5
+
+
+def test_kubeconfig_problems_are_environment_problems(tmp_path: Path) -> None:
+    with pytest.raises(EnvironmentProblem, match="does not exist"):
+        Kube.from_kubeconfig(tmp_path / "nope")
+    (tmp_path / "garbage").write_text("clusters: 3\n")
+    with pytest.raises(EnvironmentProblem, match="is not usable"):
+        Kube.from_kubeconfig(tmp_path / "garbage")
+
+
+def test_exec_status_channel() -> None:
+    assert parse_exec_status('{"metadata":{},"status":"Success"}') == 0
+    failure = (
+        '{"status":"Failure","reason":"NonZeroExitCode",'
+        '"message":"command terminated with non-zero exit code",'
+        '"details":{"causes":[{"reason":"ExitCode","message":"3"}]}}'
+    )
+    assert parse_exec_status(failure) == 3
+    with pytest.raises(KubeError, match='container not found \\("nope"\\)'):
+        parse_exec_status(
+            '{"status":"Failure","message":"container not found (\\"nope\\")","code":500}'
+        )
+    with pytest.raises(KubeError, match="without an exit status"):
+        parse_exec_status("")
