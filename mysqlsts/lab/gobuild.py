@@ -112,7 +112,7 @@ def build(program: GoProgram, log: Log) -> None:
 def step(program: GoProgram, go: str) -> Step:
     return Step(
         name=f"go build {program.name}",
-        inputs=(go, program.packages, program.ldflags, program.module_dir),
+        inputs=(go, program.packages, program.ldflags, program.module_dir, Path(__file__)),
         action=lambda log, _key: build(program, log),
         is_present=lambda _key: all((program.out_dir / b).is_file() for b in program.binaries),
     )

@@ -96,7 +96,7 @@ def static_image_step(
 
     return Step(
         name=f"image {image.image_key}",
-        inputs=(tag, image, program_key),
+        inputs=(tag, image, program_key, Path(__file__)),
         action=action,
         is_present=lambda key: docker.image_key(tag) == key,
     )
@@ -156,7 +156,7 @@ def context_image_step(
 
     return Step(
         name=f"image {image_key}",
-        inputs=(tag, context, base_key, file_keys),
+        inputs=(tag, context, base_key, file_keys, Path(__file__)),
         action=lambda log, key: build_context_image(
             log, context, rootfs.base_tag(base_kind, base_key), tag, key, files
         ),

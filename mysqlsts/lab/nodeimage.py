@@ -12,10 +12,13 @@ container), so its steps are done here:
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import subprocess
 import time
 from pathlib import Path
+
+import yaml
 
 from mysqlsts.lab import docker, rootfs
 from mysqlsts.lab.config import LAB_DIR, LabConfig, cache_dir
@@ -24,6 +27,8 @@ from mysqlsts.lab.host import bounding_set_lacks_sys_resource
 from mysqlsts.lab.steps import Log, Step, StepFailed
 
 NODE_DIR = LAB_DIR / "node"
+# The node image's config, as Dockerfile instructions (docker import/commit cannot set
+# STOPSIGNAL, so the final image gets them from a metadata-only docker build).
 NODE_CONFIG = [
     "ENV container=docker",
     "STOPSIGNAL SIGRTMIN+3",
@@ -129,7 +134,7 @@ def base_step(config: LabConfig, packages: list[str]) -> Step:
         rootfs.debootstrap(log, config, packages, target)
         install_kind_files(target, kind_files, config, restrict_oom)
         log.run(["chroot", target, "/bin/bash", "-c", CHROOT_SCRIPT])
-        rootfs.import_dir(log, target, rootfs.base_tag(tag_prefix, key), NODE_CONFIG)
+        rootfs.import_dir(log, target, rootfs.base_tag(tag_prefix, key), [])
         shutil.rmtree(target, ignore_errors=True)
 
     return Step(
@@ -140,6 +145,13 @@ def base_step(config: LabConfig, packages: list[str]) -> Step:
             packages,
             restrict_oom,
             GO_DIR / "kind",
+            # The code that shapes the base, not the whole module: editing the node step
+            # must not redo the debootstrap.
+            inspect.getsource(install_kind_files),
+            inspect.getsource(containerd_config),
+            CHROOT_SCRIPT,
+            inspect.getsource(rootfs.debootstrap),
+            inspect.getsource(rootfs.import_dir),
             config.images["pause"],
         ),
         action=action,
@@ -150,23 +162,26 @@ def base_step(config: LabConfig, packages: list[str]) -> Step:
 def cni_manifest(config: LabConfig, kind_dir: Path) -> str:
     """kind's default CNI manifest with the lab's kindnetd (no NRI: containerd 1.6 has none)."""
     source = (kind_dir / "pkg/build/nodeimage/const_cni.go").read_text()
-    manifest = source.split("const defaultCNIManifest = `", 1)[1].split("`", 1)[0]
+    # The raw string ends with a backtick alone at the start of a line; the one inline
+    # backtick pair splices in the image name.
+    manifest = source.split("const defaultCNIManifest = `", 1)[1].split("\n`", 1)[0]
     manifest = manifest.replace("` + kindnetdImage + `", config.images["kindnetd"])
-    lines = manifest.splitlines()
-    # Drop the nri-plugin mount and volume: two lines each.
-    out: list[str] = []
-    skip = 0
-    for line in lines:
-        if skip:
-            skip -= 1
+    # kind fills in {{ .PodSubnet }} at cluster creation; keep it through the YAML round trip.
+    placeholder = "LAB_POD_SUBNET_PLACEHOLDER"
+    documents = [
+        d for d in yaml.safe_load_all(manifest.replace("{{ .PodSubnet }}", placeholder)) if d
+    ]
+    for document in documents:
+        if document.get("kind") != "DaemonSet":
             continue
-        if line.strip() in ("- name: nri-plugin",):
-            skip = 2
-            continue
-        out.append(line)
-    text = "\n".join(out) + "\n"
+        pod = document["spec"]["template"]["spec"]
+        pod["volumes"] = [v for v in pod["volumes"] if v["name"] != "nri-plugin"]
+        for container in pod["containers"]:
+            mounts = container["volumeMounts"]
+            container["volumeMounts"] = [m for m in mounts if m["name"] != "nri-plugin"]
+    text = yaml.safe_dump_all(documents, sort_keys=False).replace(placeholder, "{{ .PodSubnet }}")
     if "nri" in text or config.images["kindnetd"] not in text:
-        raise StepFailed("kind's CNI manifest template changed; update lab/node handling")
+        raise StepFailed("kind's CNI manifest template changed; update the lab's node build")
     return text
 
 
@@ -272,16 +287,23 @@ def node_step(
             if missing:
                 raise StepFailed(f"images missing in the node's containerd after import: {missing}")
             _docker(log, "exec", name, "pkill", "containerd")
-            args = ["commit"]
-            for change in [*NODE_CONFIG, f"LABEL {docker.INPUTS_LABEL}={key}"]:
-                args += ["--change", change]
-            _docker(log, *args, name, tag)
+            committed = f"localhost/lab/node-build:{key}"
+            _docker(log, "commit", name, committed)
+            dockerfile = "\n".join(
+                [f"FROM {committed}", *NODE_CONFIG, f"LABEL {docker.INPUTS_LABEL}={key}"]
+            )
+            log.run(
+                ["docker", "build", "--pull=false", "-t", tag, "-"],
+                input=dockerfile.encode(),
+                env={"DOCKER_BUILDKIT": "0", "PATH": docker.DEFAULT_PATH},
+            )
+            docker.remove_images([committed])
         finally:
             subprocess.run(["docker", "rm", "-f", name], capture_output=True)
 
     return Step(
         name="node image",
-        inputs=(tag, base_key, image_keys, kubernetes_key, config.versions),
+        inputs=(tag, base_key, image_keys, kubernetes_key, config.versions, Path(__file__)),
         action=action,
         is_present=lambda key: docker.image_key(tag) == key,
     )

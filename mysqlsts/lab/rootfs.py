@@ -69,7 +69,7 @@ def rootfs_step(config: LabConfig, kind: str, packages: list[str]) -> Step:
 
     return Step(
         name=f"rootfs {kind}",
-        inputs=(config.debian_suite, config.debian_mirror, packages),
+        inputs=(config.debian_suite, config.debian_mirror, packages, Path(__file__)),
         action=action,
         is_present=lambda key: docker.image_exists(base_tag(kind, key)),
     )

@@ -127,8 +127,12 @@ class Step:
     action: Callable[[Log, str], None]
     is_present: Callable[[str], bool]
 
+    def __post_init__(self) -> None:
+        # Computed once: every later use (reuse check, dependants' inputs) sees one key.
+        object.__setattr__(self, "_key", fingerprint(self.name, *self.inputs))
+
     def key(self) -> str:
-        return fingerprint(self.name, *self.inputs)
+        return self._key  # type: ignore[attr-defined]
 
 
 def _stamp(name: str) -> Path:
