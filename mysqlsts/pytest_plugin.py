@@ -71,6 +71,8 @@ def resolve_settings(config: pytest.Config) -> settings.Settings:
 # -- when to set up ---------------------------------------------------------------------
 def e2e_requested(args: list[str], invocation_dir: Path, suites_dir: Path) -> bool:
     """Whether the test paths given to pytest include (part of) the e2e suites."""
+    if not suites_dir.is_dir():
+        return False
     suites = suites_dir.resolve()
     for arg in args:
         if arg.startswith("-"):

@@ -13,3 +13,6 @@ def _no_leftover_secrets() -> Iterator[None]:
     forget_secrets()
     yield
     forget_secrets()
+
+
+pytest_plugins = ["pytester"]

@@ -15,3 +15,4 @@ def test_e2e_is_set_up_only_when_suites_are_targeted(tmp_path: Path) -> None:
     assert not e2e_requested(["tests/unit"], tmp_path, suites)
     assert not e2e_requested(["tests/unit/test_a.py::test_b"], tmp_path, suites)
     assert not e2e_requested([], tmp_path, suites)
+    assert not e2e_requested(["."], tmp_path, tmp_path / "no-suites-here")
