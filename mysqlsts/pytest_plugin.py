@@ -148,6 +148,7 @@ def _teardown(config: pytest.Config) -> list[str]:
     say = _say(config)
     with _uninterruptible():
         lines = run.down()
+        del config.stash[RUN_KEY]  # done: the unconfigure safety net must not repeat it
     for line in lines:
         say(f"mysqlsts: {line}")
     return lines
