@@ -170,6 +170,8 @@ def wait_until_up(
 def teardown(kube: Kube, deployment: Deployment, record: DeployRecord) -> list[str]:
     """Remove what ``record`` says the run created; return lines for the user."""
     lines: list[str] = []
+    if not record.created:
+        return lines
     namespaced = [r for r in record.created if r[3] is not None]
     cluster_scoped = [r for r in record.created if r[3] is None]
     ns = deployment.namespace
@@ -203,7 +205,8 @@ def teardown(kube: Kube, deployment: Deployment, record: DeployRecord) -> list[s
                 ):
                     kube.delete_object("v1", "PersistentVolumeClaim", name, ns)
 
-        attempt(f"delete claims of {deployment.statefulset}", delete_claims)
+        if any(r[1] == "StatefulSet" for r in namespaced):
+            attempt(f"delete claims of {deployment.statefulset}", delete_claims)
         for r in namespaced:
             if r[1] != "Namespace":
                 attempt(
