@@ -209,6 +209,9 @@ class KindProvider:
                     f"could not delete kind cluster {self.name}: {done.first_error_line()}"
                 )
             self.created = False
+            # The run's directory holds the PV data the nodes wrote (bind mounts); it
+            # goes with the cluster.
+            lines += remove_tree(self.state_dir)
         return lines
 
 

@@ -130,8 +130,20 @@ def parse_bool(value: str, env: str) -> bool:
 
 
 def resolve(values: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
-    """Settings from command-line ``values`` (keyed by dest; None when not given)."""
+    """Settings from command-line ``values`` (None when not given) and the environment.
+
+    Keys are the option names with underscores (``cluster_name``) or their argparse
+    dests (``mysqlsts_cluster_name``); an unknown key is a programming error.
+    """
     env = os.environ if environ is None else environ
+    known = {spec.dest for spec in OPTIONS}
+    normalised: dict[str, Any] = {}
+    for key, value in values.items():
+        dest = key if key.startswith("mysqlsts_") else f"mysqlsts_{key}"
+        if dest not in known:
+            raise ValueError(f"unknown setting {key!r} (known: {', '.join(sorted(known))})")
+        normalised[dest] = value
+    values = normalised
     raw: dict[str, Any] = {}
     for spec in OPTIONS:
         given = values.get(spec.dest)

@@ -128,6 +128,8 @@ def test_docker_not_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 def start_pytest(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MYSQLSTS_", "PYTEST_"))}
     env["TMPDIR"] = str(tmp_path)  # a state directory, if one were made, would show here
+    # Only the suite's plugin (from conftest.py): start-up is most of these runs' time.
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     return subprocess.Popen(
         [sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider", *args],
         cwd=REPO_ROOT,

@@ -86,3 +86,10 @@ def test_help_names_the_environment_variable_and_default() -> None:
         "MYSQLSTS_CLUSTER_NAME",
         "MYSQLSTS_LOCAL_PV_NODE",
     }
+
+
+def test_keys_may_omit_the_dest_prefix_but_must_exist() -> None:
+    assert settings.resolve({"cluster_name": "smoke"}, {}).cluster_name == "smoke"
+    assert settings.resolve({"mysqlsts_cluster_name": "smoke"}, {}).cluster_name == "smoke"
+    with pytest.raises(ValueError, match="unknown setting 'clustername'"):
+        settings.resolve({"clustername": "x"}, {})
