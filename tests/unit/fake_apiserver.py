@@ -6,7 +6,10 @@ It lets the unit tests check how the suite drives kubernetes 37's generated clie
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,9 +33,41 @@ class Request:
     body: Any
 
 
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455
+
+
+def ws_frame(payload: bytes, opcode: int = 0x2) -> bytes:
+    """A server-to-client WebSocket frame (unmasked)."""
+    head = bytes([0x80 | opcode])
+    if len(payload) < 126:
+        head += bytes([len(payload)])
+    elif len(payload) < 65536:
+        head += bytes([126]) + struct.pack("!H", len(payload))
+    else:
+        head += bytes([127]) + struct.pack("!Q", len(payload))
+    return head + payload
+
+
+def ws_read(rfile: Any) -> tuple[int, bytes] | None:
+    """One client-to-server frame (masked), or None at end of stream."""
+    head = rfile.read(2)
+    if len(head) < 2:
+        return None
+    opcode, length = head[0] & 0x0F, head[1] & 0x7F
+    if length == 126:
+        length = struct.unpack("!H", rfile.read(2))[0]
+    elif length == 127:
+        length = struct.unpack("!Q", rfile.read(8))[0]
+    mask = rfile.read(4) if head[1] & 0x80 else b"\0\0\0\0"
+    data = rfile.read(length)
+    return opcode, bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+
 @dataclass
 class FakeAPI:
     routes: dict[Route, tuple[int, Any]] = field(default_factory=dict)
+    # path -> handler(rfile, wfile, query) for WebSocket (exec, portforward) requests
+    websockets: dict[str, Any] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     url: str = ""
 
@@ -75,8 +110,29 @@ def serve() -> Iterator[FakeAPI]:
         def log_message(self, *args: object) -> None:
             pass
 
+        def _websocket(self, parsed: Any) -> None:
+            key = self.headers["Sec-WebSocket-Key"]
+            accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+            self.send_response(101)
+            self.send_header("Upgrade", "websocket")
+            self.send_header("Connection", "Upgrade")
+            self.send_header("Sec-WebSocket-Accept", accept)
+            self.send_header("Sec-WebSocket-Protocol", "v4.channel.k8s.io")
+            self.end_headers()
+            self.wfile.flush()
+            api.requests.append(
+                Request("WS", parsed.path, parse_qs(parsed.query), dict(self.headers), None)
+            )
+            api.websockets[parsed.path](self.rfile, self.wfile, parse_qs(parsed.query))
+            self.wfile.write(ws_frame(b"", opcode=0x8))
+            self.wfile.flush()
+            self.close_connection = True
+
         def _handle(self) -> None:
             parsed = urlparse(self.path)
+            if self.headers.get("Upgrade", "").lower() == "websocket":
+                self._websocket(parsed)
+                return
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             try:

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fake_apiserver import FakeAPI, serve, status
+from fake_apiserver import FakeAPI, serve, status, ws_frame, ws_read
 
 from mysqlsts.errors import EnvironmentProblem
 from mysqlsts.kube import Kube, KubeError, parse_exec_status
@@ -221,3 +222,45 @@ def test_exec_status_channel() -> None:
         )
     with pytest.raises(KubeError, match="without an exit status"):
         parse_exec_status("")
+
+
+def test_exec_returns_stdout_stderr_and_exit_code(api: FakeAPI, kube: Kube) -> None:
+    def session(rfile, wfile, query) -> None:  # type: ignore[no-untyped-def]
+        wfile.write(ws_frame(b"\x01hello\n") + ws_frame(b"\x02warn\n"))
+        status = {
+            "status": "Failure",
+            "reason": "NonZeroExitCode",
+            "details": {"causes": [{"reason": "ExitCode", "message": "2"}]},
+        }
+        wfile.write(ws_frame(b"\x03" + json.dumps(status).encode()))
+        wfile.flush()
+
+    api.websockets[f"{NS}/pods/mysql-0/exec"] = session
+    result = kube.exec("mysql", "mysql-0", "mysql", ["sh", "-c", "echo hello"], timeout=10)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "hello\n", "warn\n")
+    query = api.requests[-1].query
+    assert query["command"] == ["sh", "-c", "echo hello"] and query["container"] == ["mysql"]
+    with pytest.raises(AssertionError, match="exited 2: warn"):
+        result.check("echo")
+
+
+def test_port_forward_gives_a_socket_to_the_pod_port(api: FakeAPI, kube: Kube) -> None:
+    def session(rfile, wfile, query) -> None:  # type: ignore[no-untyped-def]
+        port = int(query["ports"][0])
+        # The protocol: each channel (data 0, error 1) first carries the port number.
+        wfile.write(ws_frame(bytes([0, port % 256, port // 256])))
+        wfile.write(ws_frame(bytes([1, port % 256, port // 256])))
+        wfile.flush()
+        frame = ws_read(rfile)
+        assert frame is not None and frame[1][0] == 0
+        wfile.write(ws_frame(b"\x00pong:" + frame[1][1:]))
+        wfile.flush()
+
+    api.websockets[f"{NS}/pods/mysql-0/portforward"] = session
+    forward = kube.port_forward("mysql", "mysql-0", 3306)
+    sock = forward.socket(3306)
+    sock.settimeout(10)
+    sock.sendall(b"ping")
+    assert sock.recv(100) == b"pong:ping"
+    forward.close()
+    assert api.requests[-1].query["ports"] == ["3306"]
