@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from fake_apiserver import FakeAPI, serve, status, ws_frame, ws_read
 
-from mysqlsts.errors import EnvironmentProblem
+from mysqlsts.errors import DeploymentFailed, EnvironmentProblem
 from mysqlsts.kube import Kube, KubeError, parse_exec_status
 from mysqlsts.redaction import register_secret
+from mysqlsts.waiting import WaitTimeout
 
 NS = "/api/v1/namespaces/mysql"
 
@@ -264,3 +265,66 @@ def test_port_forward_gives_a_socket_to_the_pod_port(api: FakeAPI, kube: Kube) -
     assert sock.recv(100) == b"pong:ping"
     forward.close()
     assert api.requests[-1].query["ports"] == ["3306"]
+
+
+def test_statefulset_wait_fails_at_once_on_an_image_that_cannot_be_pulled(
+    api: FakeAPI, kube: Kube
+) -> None:
+    sts = {
+        "metadata": {"name": "mysql", "namespace": "mysql", "generation": 1},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "mysql"}}},
+        "status": {"observedGeneration": 1, "replicas": 1},
+    }
+    waiting = {"reason": "ImagePullBackOff", "message": 'Back-off pulling image "gcr.io/x:1.0"'}
+    stuck = {
+        "metadata": {"name": "mysql-0", "namespace": "mysql"},
+        "status": {
+            "phase": "Pending",
+            "initContainerStatuses": [
+                {"name": "clone-mysql", "image": "gcr.io/x:1.0", "state": {"waiting": waiting}}
+            ],
+        },
+    }
+    event = {
+        "involvedObject": {"kind": "Pod", "name": "mysql-0"},
+        "reason": "Failed",
+        "message": 'Failed to pull image "gcr.io/x:1.0": schema 1 not supported',
+    }
+    api.on("GET", "/apis/apps/v1/namespaces/mysql/statefulsets/mysql", sts)
+    api.on("GET", f"{NS}/pods", {"items": [stuck]})
+    api.on("GET", f"{NS}/events", {"items": [event]})
+    started = time.monotonic()
+    with pytest.raises(DeploymentFailed) as caught:
+        kube.wait_statefulset_ready("mysql", "mysql", timeout=60)
+    assert time.monotonic() - started < 5
+    assert str(caught.value) == (
+        "image cannot be pulled: pod mysql/mysql-0 container clone-mysql image gcr.io/x:1.0: "
+        'ImagePullBackOff: Back-off pulling image "gcr.io/x:1.0" '
+        '(event: Failed to pull image "gcr.io/x:1.0": schema 1 not supported)'
+    )
+
+
+def test_statefulset_wait_times_out_with_the_last_state(api: FakeAPI, kube: Kube) -> None:
+    sts = {
+        "metadata": {"name": "mysql", "namespace": "mysql", "generation": 1},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "mysql"}}},
+        "status": {"observedGeneration": 1, "replicas": 1, "readyReplicas": 1},
+    }
+    pending = {
+        "metadata": {"name": "mysql-1", "namespace": "mysql"},
+        "status": {
+            "phase": "Pending",
+            "conditions": [
+                {"type": "PodScheduled", "status": "False", "message": "0/2 nodes: unbound PVC"}
+            ],
+        },
+    }
+    api.on("GET", "/apis/apps/v1/namespaces/mysql/statefulsets/mysql", sts)
+    api.on("GET", f"{NS}/pods", {"items": [pending]})
+    with pytest.raises(WaitTimeout) as caught:
+        kube.wait_statefulset_ready("mysql", "mysql", timeout=0.5)
+    assert str(caught.value) == (
+        "timed out after 0.5s waiting for StatefulSet mysql/mysql to be ready; last state: "
+        "StatefulSet mysql/mysql: want 2, have 1, ready 1, updated 0; "
+        "mysql-1 Pending not ready unschedulable: 0/2 nodes: unbound PVC"
+    )
