@@ -179,8 +179,12 @@ def cni_manifest(config: LabConfig, kind_dir: Path) -> str:
         for container in pod["containers"]:
             mounts = container["volumeMounts"]
             container["volumeMounts"] = [m for m in mounts if m["name"] != "nri-plugin"]
-    text = yaml.safe_dump_all(documents, sort_keys=False).replace(placeholder, "{{ .PodSubnet }}")
-    if "nri" in text or config.images["kindnetd"] not in text:
+    # kind templates and patches the manifest only when it carries these magic comments.
+    header = "# would you kindly template this file\n# would you kindly patch this file\n"
+    text = header + yaml.safe_dump_all(documents, sort_keys=False).replace(
+        placeholder, "{{ .PodSubnet }}"
+    )
+    if "nri-plugin" in text or config.images["kindnetd"] not in text:
         raise StepFailed("kind's CNI manifest template changed; update the lab's node build")
     return text
 

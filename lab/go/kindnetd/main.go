@@ -39,6 +39,11 @@ func main() {
 	if err != nil {
 		log.Fatalf("in-cluster config: %v", err)
 	}
+	// kind passes the API server's node-network address so that the CNI does not depend
+	// on kube-proxy's Service rules being in place.
+	if endpoint := os.Getenv("CONTROL_PLANE_ENDPOINT"); endpoint != "" {
+		config.Host = "https://" + endpoint
+	}
 	client := kubernetes.NewForConfigOrDie(config)
 
 	factory := informers.NewSharedInformerFactory(client, 5*time.Minute)
