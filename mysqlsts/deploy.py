@@ -20,6 +20,7 @@ from mysqlsts.transformations import RUN_LABEL_KEY
 from mysqlsts.waiting import WaitTimeout
 
 Obj = dict[str, Any]
+Ref = tuple[str, str, str, str | None]  # apiVersion, kind, name, namespace
 
 ARTICLE_ORDER = (
     "PersistentVolume",
@@ -53,12 +54,12 @@ def apply_order(objects: list[Obj]) -> list[Obj]:
     return sorted(objects, key=rank)  # stable: files' own order within a kind
 
 
-def ref(obj: Obj) -> tuple[str, str, str, str | None]:
+def ref(obj: Obj) -> Ref:
     meta = obj["metadata"]
     return obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")
 
 
-def describe_ref(r: tuple[str, str, str, str | None]) -> str:
+def describe_ref(r: Ref) -> str:
     return f"{r[1]} {r[3] + '/' if r[3] else ''}{r[2]}"
 
 
@@ -87,14 +88,16 @@ def storage_class_compatible(existing: Obj, wanted: Obj) -> bool:
 class DeployRecord:
     """What the run created, in creation order, and what it found and reused."""
 
-    created: list[tuple[str, str, str, str | None]] = field(default_factory=list)
+    created: list[Ref] = field(default_factory=list)
     namespace_created: bool = False
     notes: list[str] = field(default_factory=list)
 
 
-def check_conflicts(kube: Kube, deployment: Deployment, run_id: str, record: DeployRecord) -> set:
+def check_conflicts(
+    kube: Kube, deployment: Deployment, run_id: str, record: DeployRecord
+) -> set[Ref]:
     """Refuse objects that already exist and are not the run's; return refs to skip."""
-    skip: set = set()
+    skip: set[Ref] = set()
     for obj in deployment.objects:
         r = ref(obj)
         api_version, kind, name, namespace = r
@@ -128,7 +131,7 @@ def check_conflicts(kube: Kube, deployment: Deployment, run_id: str, record: Dep
     return skip
 
 
-def apply_all(kube: Kube, deployment: Deployment, skip: set, record: DeployRecord) -> None:
+def apply_all(kube: Kube, deployment: Deployment, skip: set[Ref], record: DeployRecord) -> None:
     for obj in apply_order(list(deployment.objects)):
         r = ref(obj)
         if r in skip:

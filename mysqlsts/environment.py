@@ -21,11 +21,12 @@ from mysqlsts import deploy, evidence, hostpaths, manifests, transformations
 from mysqlsts.cluster import ClusterInfo, Provider, make_provider
 from mysqlsts.cluster_kind import remove_tree
 from mysqlsts.deployment import Deployment, discover
-from mysqlsts.errors import SuiteError
+from mysqlsts.errors import DeploymentFailed, SuiteError
 from mysqlsts.kube import Kube, KubeError
 from mysqlsts.mysql import MySQL
 from mysqlsts.redaction import redact
 from mysqlsts.settings import Settings
+from mysqlsts.waiting import WaitTimeout
 
 Obj = dict[str, Any]
 
@@ -103,11 +104,15 @@ class Run:
         deployment = self.deployment
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.say(f"mysqlsts: bringing up a {self.settings.cluster} cluster")
-        self.cluster = self.provider.up()
-        self.kube = Kube.from_kubeconfig(
-            self.cluster.kubeconfig, discovery_cache=self.state_dir / "discovery-main.json"
-        )
         try:
+            self.cluster = self.provider.up()
+            self.kube = Kube.from_kubeconfig(
+                self.cluster.kubeconfig, discovery_cache=self.state_dir / "discovery-main.json"
+            )
+            # A kind cluster fresh from `kind create` may not have a Ready node or the
+            # default service account yet; the helper pod needs both.
+            self.kube.wait_node_ready(self.cluster.local_pv_node, timeout=180)
+            self.kube.wait_service_account(hostpaths.HELPER_NAMESPACE)
             skip = deploy.check_conflicts(self.kube, deployment, self.run_id, self.record)
             paths = [pv.path for pv in deployment.pvs]
             image = hostpaths.helper_image(deployment.mysql_image)
@@ -124,11 +129,13 @@ class Run:
                 self.settings.deploy_timeout,
                 self.say,
             )
-        except SuiteError as error:
+        except (SuiteError, KubeError, WaitTimeout) as error:
+            # Every failure here ends the run with one line, whatever raised it.
+            problem = error if isinstance(error, SuiteError) else DeploymentFailed(str(error))
             saved = self.save_evidence()
             if saved:
-                raise type(error)(f"{error} (events and logs: {saved})") from None
-            raise
+                raise type(problem)(f"{problem} (events and logs: {saved})") from None
+            raise problem from None
         self.info = RunInfo(
             run_id=self.run_id,
             source=self.source_label,

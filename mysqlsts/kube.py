@@ -547,6 +547,41 @@ class Kube:
             )
         )
 
+    def wait_node_ready(self, name: str, *, timeout: float = 180) -> Obj:
+        def probe() -> Seen[Obj]:
+            node = self._get_or_none(f"get node {name}", self.core.read_node, name)
+            if node is None:
+                return Seen(False, f"node {name} does not exist")
+            ready = podstate.condition(node, "Ready") or {}
+            state = f"node {name} Ready={ready.get('status')} {ready.get('message') or ''}".strip()
+            return Seen(ready.get("status") == "True", state, node)
+
+        return _must(
+            wait_for(f"node {name} to be Ready", probe, timeout=timeout, transient=TRANSIENT)
+        )
+
+    def wait_service_account(
+        self, namespace: str, name: str = "default", *, timeout: float = 60
+    ) -> Obj:
+        """Pods cannot be created in a namespace before its service account exists."""
+
+        def probe() -> Seen[Obj]:
+            account = self._get_or_none(
+                f"get serviceaccount {namespace}/{name}",
+                self.core.read_namespaced_service_account,
+                name,
+                namespace,
+            )
+            return Seen(
+                account is not None, f"service account {namespace}/{name} not yet created", account
+            )
+
+        return _must(
+            wait_for(
+                f"service account {namespace}/{name}", probe, timeout=timeout, transient=TRANSIENT
+            )
+        )
+
     def wait_pvc_phase(self, namespace: str, name: str, phase: str, *, timeout: float = 120) -> Obj:
         def probe() -> Seen[Obj]:
             pvc = self.get_pvc(namespace, name)
