@@ -35,11 +35,18 @@ def clean(cfg: config.LabConfig) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m mysqlsts.lab", description=__doc__)
-    parser.add_argument("command", choices=["build", "clean", "summary"])
+    parser.add_argument(
+        "command",
+        choices=["build", "clean", "summary", "pin"],
+        help="build: everything (cached); clean: remove all the lab made; "
+        "summary: versions and image sizes; pin: rewrite lab/go/*/go.mod from lab.toml",
+    )
     args = parser.parse_args()
     cfg = config.load()
     if args.command == "build":
         build.build(cfg)
+    elif args.command == "pin":
+        build.pin(cfg)
     elif args.command == "clean":
         clean(cfg)
     else:

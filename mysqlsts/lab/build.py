@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from mysqlsts.lab import docker, gobuild, host, images, nodeimage, rootfs
+from mysqlsts.lab import docker, gobuild, gomod, host, images, nodeimage, rootfs
 from mysqlsts.lab.config import LAB_DIR, LabConfig
-from mysqlsts.lab.steps import Log, Step, log_dir, run_all
+from mysqlsts.lab.steps import Log, Step, StepFailed, log_dir, run_all
 
 # Image directories that have no packages.txt of their own take another's rootfs.
 SHARED_BASE = {"kube-proxy": "toolbox"}
@@ -91,7 +91,25 @@ def summary(config: LabConfig) -> str:
     return "\n".join(lines)
 
 
+def pin(config: LabConfig) -> None:
+    run_all(
+        [
+            Step(
+                "pin go modules",
+                (time.time(),),
+                lambda log, _k: gomod.pin(config, log),
+                lambda _k: False,
+            )
+        ]
+    )
+
+
 def build(config: LabConfig) -> None:
+    try:
+        gomod.check(config)
+    except StepFailed as error:
+        print(f"[lab] FAILED {error}", flush=True)
+        raise SystemExit(1) from None
     prepare_host()
     run_all(plan(config))
     gobuild.install_tools(config, gobuild.programs(config))

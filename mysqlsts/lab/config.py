@@ -55,5 +55,5 @@ def load(path: Path = LAB_TOML) -> LabConfig:
         debian_suite=data["debian"]["suite"],
         debian_mirror=data["debian"]["mirror"],
         versions=dict(data["versions"]),
-        images=dict(data["images"]),
+        images={k: v.format(**data["versions"]) for k, v in data["images"].items()},
     )

@@ -1,0 +1,178 @@
+"""The offline lab's pure logic: keys, reuse, host detection, node image inputs."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mysqlsts.lab import config, gomod, host, images, nodeimage, steps
+
+
+@pytest.fixture
+def lab_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MYSQLSTS_LAB_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_fingerprint_follows_file_content_not_location(tmp_path: Path) -> None:
+    one, two = tmp_path / "a" / "ctx", tmp_path / "b" / "ctx"
+    for directory in (one, two):
+        directory.mkdir(parents=True)
+        (directory / "Dockerfile").write_text("FROM x\n")
+    assert steps.fingerprint(one) == steps.fingerprint(two)
+    (two / "Dockerfile").write_text("FROM y\n")
+    assert steps.fingerprint(one) != steps.fingerprint(two)
+
+
+def _step(calls: list[str], present: bool = True, fail: bool = False) -> steps.Step:
+    def action(log: steps.Log, key: str) -> None:
+        calls.append(key)
+        log.write("working")
+        if fail:
+            raise steps.StepFailed("boom")
+
+    return steps.Step("demo", ("v1",), action, lambda _key: present)
+
+
+def test_step_is_reused_when_inputs_unchanged(lab_cache: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    calls: list[str] = []
+    steps.run_step(_step(calls))
+    steps.run_step(_step(calls))
+    assert len(calls) == 1
+    assert "reused" in capsys.readouterr().out
+
+
+def test_step_runs_again_when_its_output_is_gone(lab_cache: Path) -> None:
+    calls: list[str] = []
+    steps.run_step(_step(calls))
+    steps.run_step(_step(calls, present=False))
+    assert len(calls) == 2
+
+
+def test_failed_step_names_itself_and_its_log_and_leaves_no_stamp(lab_cache: Path) -> None:
+    calls: list[str] = []
+    with pytest.raises(steps.StepFailed) as failure:
+        steps.run_step(_step(calls, fail=True))
+    message = str(failure.value)
+    assert "step 'demo' failed" in message and "boom" in message
+    log_path = Path(message.split("full log: ")[1])
+    assert log_path.read_text().strip() == "working"
+    assert not steps.stamp_matches("demo", _step([]).key())
+
+
+def test_run_all_exits_non_zero_with_one_line(lab_cache: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit) as exit_info:
+        steps.run_all([_step([], fail=True)])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("[lab] FAILED step 'demo'")
+
+
+@pytest.mark.parametrize(
+    ("capbnd", "lacks"),
+    [("000001fffeffffff", True), ("000001ffffffffff", False)],
+)
+def test_bounding_set_detection(capbnd: str, lacks: bool) -> None:
+    status = f"Name:\tx\nCapBnd:\t{capbnd}\n"
+    assert host.bounding_set_lacks_sys_resource(status) is lacks
+
+
+def test_daemon_config_keeps_user_settings_and_removes_only_our_shim() -> None:
+    user = {"log-level": "warn", "runtimes": {"other": {"path": "/x"}}}
+    with_shim = host.desired_daemon_config(user, needs_shim=True)
+    assert with_shim["default-runtime"] == host.SHIM_RUNTIME
+    assert with_shim["runtimes"]["other"] == {"path": "/x"}
+    assert host.desired_daemon_config(with_shim, needs_shim=False) == user
+
+
+def test_static_image_has_binary_and_world_writable_tmp(tmp_path: Path) -> None:
+    binary = tmp_path / "etcd"
+    binary.write_bytes(b"\x7fELF")
+    data = images.static_rootfs_tar(binary, "/usr/local/bin/etcd")
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+    assert members["usr/local/bin/etcd"].mode == 0o755
+    assert members["tmp"].mode == 0o1777
+    assert "etc/passwd" in members
+
+
+def test_image_tags_take_versions_from_one_place() -> None:
+    cfg = config.load()
+    assert cfg.images["kube_apiserver"].endswith(":" + cfg.versions["kubernetes"])
+    assert cfg.images["etcd"].endswith(":" + cfg.versions["etcd_image_tag"])
+    assert all("{" not in ref for ref in cfg.images.values())
+
+
+def test_wrapper_modules_agree_with_lab_toml() -> None:
+    assert gomod.mismatches(config.load()) == []
+
+
+def test_kubernetes_wrapper_replaces_staging_modules() -> None:
+    upstream = (
+        "module k8s.io/kubernetes\n\nrequire (\n\tgithub.com/a/b v1.2.3\n"
+        "\tk8s.io/api v0.0.0\n)\n\nreplace k8s.io/api => ./staging/src/k8s.io/api\n"
+    )
+    text = gomod.kubernetes_go_mod(upstream, "v1.34.9")
+    assert "\tk8s.io/kubernetes v1.34.9" in text
+    assert "\tk8s.io/api v0.34.9" in text
+    assert "\tk8s.io/api => k8s.io/api v0.34.9" in text
+    assert "\tgithub.com/a/b v1.2.3" in text
+    assert gomod.pinned_version(text, "k8s.io/kubernetes") == "v1.34.9"
+
+
+def _kind_files(tmp_path: Path) -> Path:
+    files = tmp_path / "files"
+    (files / "etc/containerd").mkdir(parents=True)
+    (files / "etc/containerd/config.toml").write_text(
+        'version = 2\n  sandbox_image = "registry.k8s.io/pause:3.10"\n'
+        "  restrict_oom_score_adj = false\n"
+    )
+    return files
+
+
+@pytest.mark.parametrize("restrict", [True, False])
+def test_containerd_config_restricts_oom_score_only_when_asked(
+    tmp_path: Path, restrict: bool
+) -> None:
+    cfg = config.load()
+    text = nodeimage.containerd_config(_kind_files(tmp_path), cfg, restrict)
+    assert f"restrict_oom_score_adj = {'true' if restrict else 'false'}" in text
+    assert f'sandbox_image = "{cfg.images["pause"]}"' in text
+
+
+def test_cni_manifest_uses_lab_kindnetd_without_nri(tmp_path: Path) -> None:
+    source = tmp_path / "pkg/build/nodeimage"
+    source.mkdir(parents=True)
+    ds = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {
+                            "image": "IMAGE",
+                            "env": [{"name": "POD_SUBNET", "value": "SUBNET"}],
+                            "volumeMounts": [
+                                {"name": "cni-cfg", "mountPath": "/etc/cni/net.d"},
+                                {"name": "nri-plugin", "mountPath": "/var/run/nri"},
+                            ],
+                        }
+                    ],
+                    "volumes": [{"name": "cni-cfg"}, {"name": "nri-plugin"}],
+                }
+            }
+        },
+    }
+    template = yaml.safe_dump(ds).replace("IMAGE", "` + kindnetdImage + `")
+    template = template.replace("SUBNET", "{{ .PodSubnet }}")
+    (source / "const_cni.go").write_text(f"const defaultCNIManifest = `\n{template}\n`\n")
+    cfg = config.load()
+    text = nodeimage.cni_manifest(cfg, tmp_path)
+    assert text.startswith("# would you kindly template this file")
+    assert "{{ .PodSubnet }}" in text and cfg.images["kindnetd"] in text
+    assert "nri" not in text
