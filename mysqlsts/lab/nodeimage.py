@@ -202,6 +202,38 @@ COMPONENT_IMAGES = (
 )
 
 
+KUBEADM_IMAGES = (
+    "kube_apiserver",
+    "kube_controller_manager",
+    "kube_scheduler",
+    "kube_proxy",
+    "etcd",
+    "coredns",
+    "pause",
+)
+
+
+def check_kubeadm_images(log: Log, config: LabConfig, kubeadm: Path) -> None:
+    """The tags in lab.toml must be exactly those kubeadm will ask the runtime for."""
+    listed = log.run(
+        [
+            kubeadm,
+            "config",
+            "images",
+            "list",
+            "--kubernetes-version",
+            config.versions["kubernetes"],
+        ],
+        capture=True,
+    ).split()
+    ours = sorted(config.images[k] for k in KUBEADM_IMAGES)
+    if sorted(listed) != ours:
+        raise StepFailed(
+            f"kubeadm expects {sorted(set(listed) - set(ours))} but lab.toml builds "
+            f"{sorted(set(ours) - set(listed))}: fix [versions]/[images] in lab/lab.toml"
+        )
+
+
 def _docker(log: Log, *argv: str | Path, capture: bool = False) -> str:
     return log.run(["docker", *argv], capture=capture)
 
@@ -216,6 +248,7 @@ def node_step(
     tag = config.node_image
 
     def action(log: Log, key: str) -> None:
+        check_kubeadm_images(log, config, kubernetes.out_dir / "kubeadm")
         kind_dir = kind_module_dir()
         name = f"lab-node-build-{key}"
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
