@@ -64,12 +64,13 @@ translate_options() {
 	[[ -n $listed ]] && mapfile -t file_opts <<<"$listed"
 	SERVER_OPTS=()
 	SUPER_READ_ONLY=0
-	local opt name value
+	local opt name value names_seen=' '
 	for opt in "${file_opts[@]}" "$@"; do
 		name=${opt#--}
 		name=${name%%=*}
 		name=${name//_/-}
 		name=${name#loose-}
+		names_seen+="$name "
 		value=
 		[[ $opt == *=* ]] && value=${opt#*=}
 		case $name in
@@ -81,6 +82,11 @@ translate_options() {
 		*) SERVER_OPTS+=("$opt") ;;
 		esac
 	done
+	if [[ $names_seen != *" relay-log "* && $names_seen != *" log-basename "* ]]; then
+		# MySQL names relay logs <hostname>-relay-bin; MariaDB would take "mysqld" from
+		# Debian's pid-file. Placed first, so that any configured name wins.
+		SERVER_OPTS=("--relay-log=$(hostname)-relay-bin" "${SERVER_OPTS[@]}")
+	fi
 	if [[ $SUPER_READ_ONLY == 1 ]]; then
 		# MySQL: setting super_read_only also sets read_only, whatever read_only said.
 		SERVER_OPTS+=(--read-only=ON)
