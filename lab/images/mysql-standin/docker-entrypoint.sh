@@ -103,8 +103,9 @@ check_config() {
 	local err
 	err=$(mktemp)
 	if ! SERVER_HELP=$(mariadbd --no-defaults "${SERVER_OPTS[@]}" --verbose --help 2>"$err"); then
+		# Its [ERROR] lines name the option; the warnings around them are noise here.
 		die "mariadbd (MariaDB, standing in for MySQL 5.7) rejects this configuration, so the" \
-			"stand-in cannot honour it: $(grep -v 'max_open_files' "$err" | tr '\n' ' ')"
+			"stand-in cannot honour it: $(grep -F '[ERROR]' "$err" || cat "$err")"
 	fi
 	rm -f "$err"
 }
