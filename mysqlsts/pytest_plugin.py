@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from mysqlsts import evidence, settings
+from mysqlsts import evidence, guard, settings
 from mysqlsts.deployment import Deployment
 from mysqlsts.environment import Run, RunInfo
 from mysqlsts.errors import SuiteError
@@ -376,3 +376,26 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             if os.environ.get("MYSQLSTS_EVIDENCE_TO_TERMINAL"):
                 report.sections.append(("mysqlsts evidence", evidence.as_text(collected)))
     return report
+
+
+# -- tests that change the deployment ---------------------------------------------------------
+# A mutating test may wait this long for readers on other workers to finish their test.
+LOCK_TIMEOUT = 1800.0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker(guard.MARKER):
+            item.add_marker(pytest.mark.xdist_group(guard.XDIST_GROUP))
+
+
+@pytest.fixture(autouse=True)
+def _deployment_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Shared lock for e2e tests that read the deployment, exclusive for those that change it."""
+    ctx = context(request.config)
+    if ctx is None or not E2E_FIXTURES & set(request.fixturenames):
+        yield  # not an e2e test, or no environment (its fixtures say why)
+        return
+    exclusive = request.node.get_closest_marker(guard.MARKER) is not None
+    with guard.deployment_lock(Path(ctx.info.state_dir), exclusive=exclusive, timeout=LOCK_TIMEOUT):
+        yield

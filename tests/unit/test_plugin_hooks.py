@@ -11,6 +11,7 @@ HERE = Path(__file__).parent
 
 CONFTEST = """
 import json
+import types
 import article
 from mysqlsts import pytest_plugin as plugin
 from mysqlsts.deployment import discover
@@ -38,7 +39,9 @@ class FakeKube:
 
 def pytest_configure(config):
     deployment = discover(article.objects())
-    config.stash[plugin.CONTEXT_KEY] = plugin.Context(None, deployment, FakeKube(), None)
+    # Only state_dir of the run is read here (the deployment lock file lives there).
+    info = types.SimpleNamespace(state_dir=str(config.rootpath))
+    config.stash[plugin.CONTEXT_KEY] = plugin.Context(info, deployment, FakeKube(), None)
 
 
 def pytest_runtest_logreport(report):
