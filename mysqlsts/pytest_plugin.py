@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from mysqlsts import evidence, guard, settings
+from mysqlsts import attach, evidence, guard, settings
 from mysqlsts.deployment import Deployment
 from mysqlsts.environment import Run, RunInfo
 from mysqlsts.errors import SuiteError
@@ -360,10 +360,27 @@ def _attach(report: pytest.TestReport, collected: list[tuple[str, str]]) -> None
         pass
 
 
+def _attach_to_html(report: pytest.TestReport, collected: list[tuple[str, str]]) -> None:
+    """What the test attached itself (already in Allure) goes to its pytest-html row."""
+    try:
+        import pytest_html
+    except ImportError:
+        return
+    extras = list(getattr(report, "extras", []))
+    extras += [pytest_html.extras.text(body, name=name) for name, body in collected]
+    report.extras = extras  # type: ignore[attr-defined]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    attach.begin()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
     report = yield
     _redact_report(report)
+    if report.when == "call" or (report.when == "setup" and report.failed):
+        _attach_to_html(report, attach.taken())
     if (
         report.failed
         and report.when in ("setup", "call")
