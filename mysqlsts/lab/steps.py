@@ -107,8 +107,19 @@ class Log:
             stderr=self._handle,  # type: ignore[arg-type]
         )
         if proc.returncode != 0:
-            raise StepFailed(f"`{' '.join(args[:3])} ...` exited {proc.returncode}")
+            raise StepFailed(
+                f"`{' '.join(args[:3])} ...` exited {proc.returncode} ({self.last_line()})"
+            )
         return proc.stdout.decode() if capture else ""
+
+    def last_line(self) -> str:
+        """The log's last non-empty line (usually the tool's own reason), shortened."""
+        self._handle.flush()  # type: ignore[attr-defined]
+        lines = [
+            line for line in self.path.read_text(errors="replace").splitlines() if line.strip()
+        ]
+        last = lines[-1].strip() if lines else "no output"
+        return last if len(last) <= 200 else last[:197] + "..."
 
     def close(self) -> None:
         self._handle.close()  # type: ignore[attr-defined]
