@@ -114,7 +114,8 @@ def test_root_cannot_write_on_replica(cluster: Cluster, ordinal: int) -> None:
         assert "ERROR 1290" in proc.stderr, proc.stderr
     # Replication still applies the master's writes on that read-only replica.
     value = uuid.uuid4().hex[:8]
-    insert = cluster.pods.sql(0, f"INSERT INTO {SEED_DB}.t VALUES ({ordinal + 10}, '{value}')")
+    # REPLACE: the restart test runs this test again.
+    insert = cluster.pods.sql(0, f"REPLACE INTO {SEED_DB}.t VALUES ({ordinal + 10}, '{value}')")
     assert insert.returncode == 0, insert.stderr
 
     def applied() -> Seen[None]:
@@ -169,6 +170,16 @@ def test_sidecar_serves_another_clone(cluster: Cluster, ordinal: int) -> None:
     assert container_state(pods.name(ordinal, "xtrabackup")) == ("running", 0), pods.diagnostics(
         ordinal
     )
+
+
+def test_replica_restart_keeps_replicating_and_read_only(cluster: Cluster) -> None:
+    """A restarted mysql container (a liveness kill) re-applies the super-read-only
+    emulation to its existing datadir and resumes replication from master.info."""
+    pods = cluster.pods
+    docker("restart", pods.name(1, "mysql"))
+    pods.wait_ready(1)
+    test_replication_threads_run(cluster, 1)
+    test_root_cannot_write_on_replica(cluster, 1)
 
 
 def test_every_container_keeps_running(cluster: Cluster) -> None:
