@@ -16,7 +16,8 @@ from standin_docker import container_state, docker
 
 from mysqlsts.waiting import Seen, wait_for
 
-pytestmark = pytest.mark.images
+# One worker runs the whole module under xdist's loadgroup: the tests share one cluster.
+pytestmark = [pytest.mark.images, pytest.mark.xdist_group("standin-images-cluster")]
 
 REPLICAS = (1, 2)
 MASTER_HOST = "mysql-0.mysql.mysql"  # hard-coded in the upstream sidecar
