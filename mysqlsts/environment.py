@@ -62,12 +62,23 @@ class RunInfo:
         return Kube.from_kubeconfig(Path(self.kubeconfig), discovery_cache=cache)
 
 
+def new_run_id() -> str:
+    return secrets.token_hex(4)
+
+
 class Run:
-    def __init__(self, settings: Settings, say: Callable[[str], None], report_dir: Path) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        say: Callable[[str], None],
+        report_dir: Path,
+        run_id: str | None = None,
+    ) -> None:
         self.settings = settings
         self.say = say
         self.report_dir = report_dir
-        self.run_id = secrets.token_hex(4)
+        # The plugin passes the id it named the run's report folder with.
+        self.run_id = run_id or new_run_id()
         self.state_dir = Path(tempfile.gettempdir()) / f"mysqlsts-{self.run_id}"
         self.provider: Provider | None = None
         self.cluster: ClusterInfo | None = None

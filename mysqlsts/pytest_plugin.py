@@ -22,19 +22,22 @@ from typing import Any
 
 import pytest
 
-from mysqlsts import attach, evidence, guard, settings
+from mysqlsts import attach, evidence, guard, reports, secretscan, settings
 from mysqlsts.deployment import Deployment
-from mysqlsts.environment import Run, RunInfo
+from mysqlsts.environment import Run, RunInfo, new_run_id
 from mysqlsts.errors import SuiteError
-from mysqlsts.kube import Kube
+from mysqlsts.kube import Kube, KubeError
 from mysqlsts.mysql import MySQL
-from mysqlsts.redaction import contains_secret, redact
+from mysqlsts.redaction import contains_secret, redact, registered_secrets
 
 WORKERINPUT_KEY = "mysqlsts_run"
 RUN_KEY = pytest.StashKey[Run]()
 INFO_KEY = pytest.StashKey[RunInfo]()
 CONTEXT_KEY = pytest.StashKey["Context"]()
 SETTINGS_KEY = pytest.StashKey[settings.Settings]()
+REPORTS_KEY = pytest.StashKey["ReportRun"]()
+SESSION_KEY = pytest.StashKey[pytest.Session]()
+REPORTS_WORKERINPUT_KEY = "mysqlsts_allure_results"
 # Tests that use any of these are e2e tests: they get evidence attached on failure.
 E2E_FIXTURES = frozenset({"mysqlsts_run", "deployment", "kube", "mysql"})
 
@@ -156,6 +159,7 @@ def _teardown(config: pytest.Config) -> list[str]:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
+    config.stash[SESSION_KEY] = session  # the secret scan at unconfigure sets its exit status
     if not _armed(config):
         return
     say = _say(config)
@@ -163,7 +167,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         run_settings = resolve_settings(config)
     except SuiteError as error:
         pytest.exit(redact(str(error)), returncode=error.exit_code)
-    run = Run(run_settings, say, config.rootpath / "reports")
+    reporting = config.stash.get(REPORTS_KEY, None)
+    if reporting is not None:
+        run = Run(run_settings, say, reporting.folder.path, run_id=reporting.run_id)
+    else:
+        run = Run(run_settings, say, config.rootpath / "reports")
     config.stash[RUN_KEY] = run
     with suppress(ValueError):
         signal.signal(signal.SIGTERM, _terminate_as_interrupt)
@@ -183,7 +191,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         _teardown(config)
         raise
     config.stash[INFO_KEY] = info
-    _write_allure_environment(config, info)
+    _write_allure_environment(config, info, run)
     say(f"mysqlsts: {run_settings.describe()} is up (run {info.run_id})")
 
 
@@ -199,6 +207,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     context = config.stash.get(CONTEXT_KEY, None)
     if context is not None:
         context.kube.api_client.close()
+    if is_controller(config):
+        _finish_reports(config)
 
 
 class XdistHooks:
@@ -209,6 +219,10 @@ class XdistHooks:
         info = node.config.stash.get(INFO_KEY, None)
         if info is not None:
             node.workerinput[WORKERINPUT_KEY] = info.to_json()
+        # Workers write their own Allure results; xdist does not pass options on.
+        results = getattr(node.config.option, "allure_report_dir", None)
+        if results:
+            node.workerinput[REPORTS_WORKERINPUT_KEY] = results
 
 
 class HtmlHooks:
@@ -233,7 +247,9 @@ class HtmlHooks:
         )
 
 
+@pytest.hookimpl(tryfirst=True)  # before junitxml, pytest-html and allure read their options
 def pytest_configure(config: pytest.Config) -> None:
+    _configure_reports(config)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(), "mysqlsts-xdist")
     if config.pluginmanager.hasplugin("html"):
@@ -254,20 +270,29 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(f"  - {redact(line)}")
 
 
-def _write_allure_environment(config: pytest.Config, info: RunInfo) -> None:
+def _write_allure_environment(config: pytest.Config, info: RunInfo, run: Run) -> None:
     directory = getattr(config.option, "allure_report_dir", None)
     if not directory:
         return
-    lines = [
-        f"mysqlsts.source={info.source}",
-        f"mysqlsts.cluster={info.provider} {info.cluster_name}",
-    ]
-    lines += [
-        f"mysqlsts.change.{i}={line}" for i, line in enumerate([*info.changes, *info.notes], 1)
-    ]
+    try:
+        version = run.kube.version() if run.kube is not None else "unknown"
+    except KubeError as error:
+        version = f"unknown ({error})"
+    deployment = info.deployment()
+    entries = reports.environment_entries(
+        source=info.source,
+        provider=info.provider,
+        cluster_name=info.cluster_name,
+        kubernetes_version=version,
+        node_image=getattr(run.provider, "node_image", None),
+        images=deployment.images,
+        objects=info.objects,
+        run_id=info.run_id,
+        changes=[*info.changes, *info.notes],
+    )
     path = Path(directory) / "environment.properties"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(redact(line).replace("\n", " ") for line in lines) + "\n")
+    path.write_text(reports.render_properties({k: redact(v) for k, v in entries.items()}))
 
 
 # -- per-process context and fixtures -------------------------------------------------------
@@ -335,6 +360,73 @@ def mysql(request: pytest.FixtureRequest) -> MySQL:
     return _require(request).mysql
 
 
+# -- reports: one folder per e2e run ----------------------------------------------------------
+@dataclass
+class ReportRun:
+    run_id: str
+    base: Path
+    folder: reports.RunFolder
+
+
+def _configure_reports(config: pytest.Config) -> None:
+    """e2e runs: JUnit, pytest-html and Allure results go to reports/<time>-<run id>/."""
+    if not is_controller(config):
+        given = config.workerinput.get(REPORTS_WORKERINPUT_KEY)  # type: ignore[attr-defined]
+        if given and not getattr(config.option, "allure_report_dir", None):
+            config.option.allure_report_dir = given
+    elif _armed(config):
+        run_id = new_run_id()
+        base = reports.reports_base(config.rootpath)
+        folder = reports.new_run_folder(base, run_id)
+        reports.apply_options(config.option, folder)
+        config.stash[REPORTS_KEY] = ReportRun(run_id, base, folder)
+    # Any Allure output (also a user's own --alluredir) is redacted.
+    results = getattr(config.option, "allure_report_dir", None)
+    if results and config.pluginmanager.hasplugin("allure_pytest"):
+        # Absolute now, as allure-pytest makes it: tests may change the directory.
+        config.add_cleanup(reports.register_allure_redactor(Path(results).absolute(), redact))
+
+
+def _finish_reports(config: pytest.Config) -> None:
+    """After everything is written: the Allure HTML, reports/latest, the secret scan."""
+    reporting = config.stash.get(REPORTS_KEY, None)
+    if reporting is None:
+        return
+    del config.stash[REPORTS_KEY]  # once, even if unconfigure is reached twice
+    say = _say(config)
+    folder = reporting.folder
+    allure_cli = reports.find_allure(config.rootpath)
+    if not folder.allure_results.is_dir():
+        pass  # no test ran (the setup failed): nothing for Allure to show
+    elif allure_cli is None:
+        say(
+            f"mysqlsts: Allure HTML not generated, its generator is not installed: "
+            f"{reports.INSTALL_HINT}"
+        )
+    else:
+        try:
+            index = reports.generate_allure_html(allure_cli, folder)
+            say(f"mysqlsts: Allure report {index} ({reports.describe_size(index)})")
+        except reports.ReportError as error:
+            say(f"mysqlsts: Allure HTML not generated: {error}")
+    reports.update_latest(reporting.base, folder)
+    say(f"mysqlsts: reports in {folder.path} (also {reporting.base / reports.LATEST})")
+    findings = secretscan.scan(folder.path, registered_secrets())
+    if findings:
+        banner = "!" * 78
+        for line in (
+            banner,
+            f"SECRET LEAK: the root password is in {len(findings)} report file(s) "
+            "under " + str(folder.path) + "; do not share them:",
+            *[f"  {finding.line(folder.path)}" for finding in findings],
+            banner,
+        ):
+            say(line)
+        session = config.stash.get(SESSION_KEY, None)
+        if session is not None:
+            session.exitstatus = secretscan.EXIT_SECRET_FOUND
+
+
 # -- reports: redaction and evidence ----------------------------------------------------------
 def _redact_report(report: pytest.TestReport) -> None:
     if report.longrepr is not None and contains_secret(str(report.longrepr)):
@@ -373,12 +465,34 @@ def _attach_to_html(report: pytest.TestReport, collected: list[tuple[str, str]])
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     attach.begin()
+    _label_suites(item)
+
+
+def _label_suites(item: pytest.Item) -> None:
+    """Allure's tree: area (suites/<area>/) > module > class, whatever the test says."""
+    if not item.nodeid.startswith(f"{reports.SUITES_DIR}/"):
+        return
+    try:
+        import allure
+    except ImportError:
+        return
+    labels = reports.suite_labels(item.nodeid)
+    allure.dynamic.parent_suite(labels["parent_suite"])
+    allure.dynamic.suite(labels["suite"])
+    if "sub_suite" in labels:
+        allure.dynamic.sub_suite(labels["sub_suite"])
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
     report = yield
     _redact_report(report)
+    if report.failed and report.when == "call":
+        reproduction = reports.hypothesis_reproduction(
+            call.excinfo.value if call.excinfo else None, report.longreprtext
+        )
+        if reproduction:
+            attach.text("Hypothesis: how to reproduce", f"{item.nodeid}\n\n{reproduction}")
     if report.when == "call" or (report.when == "setup" and report.failed):
         _attach_to_html(report, attach.taken())
     if (

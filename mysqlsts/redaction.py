@@ -32,6 +32,12 @@ def forget_secrets() -> None:
         _secrets.clear()
 
 
+def registered_secrets() -> list[str]:
+    """The registered secrets (for the end-of-run scan of the report files)."""
+    with _lock:
+        return sorted(_secrets)
+
+
 def redact(text: str) -> str:
     """``text`` with every registered secret replaced by ``***``."""
     with _lock:
