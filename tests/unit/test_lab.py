@@ -176,3 +176,28 @@ def test_cni_manifest_uses_lab_kindnetd_without_nri(tmp_path: Path) -> None:
     assert text.startswith("# would you kindly template this file")
     assert "{{ .PodSubnet }}" in text and cfg.images["kindnetd"] in text
     assert "nri" not in text
+
+
+@pytest.mark.parametrize(
+    ("args", "node_image", "needed"),
+    [
+        ([], None, True),  # the offline profile is the default
+        (["--profile=offline", "-n", "2"], None, True),
+        (["--manifests", "manifests/defects/x"], None, True),  # overlays of offline
+        (["--profile", "upstream"], None, True),  # still kind's node image from the lab
+        (["--profile", "upstream"], "kindest/node:v1.34.0", False),
+        (["--cluster", "existing"], None, False),
+    ],
+)
+def test_e2e_builds_the_lab_only_when_the_run_needs_it(
+    args: list[str], node_image: str | None, needed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mysqlsts.lab.__main__ import lab_needed
+
+    for name in ("MYSQLSTS_PROFILE", "MYSQLSTS_CLUSTER", "MYSQLSTS_MANIFESTS"):
+        monkeypatch.delenv(name, raising=False)
+    if node_image:
+        monkeypatch.setenv("MYSQLSTS_KIND_NODE_IMAGE", node_image)
+    else:
+        monkeypatch.delenv("MYSQLSTS_KIND_NODE_IMAGE", raising=False)
+    assert lab_needed(args) is needed
