@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -104,6 +105,25 @@ def pin(config: LabConfig) -> None:
     )
 
 
+def prune_superseded(current_keys: set[str]) -> list[str]:
+    """Remove base images of earlier inputs (rootfs-*:<old key>): only the latest is used."""
+    listed = subprocess.run(
+        [
+            "docker",
+            "images",
+            "--filter",
+            "reference=localhost/lab/rootfs-*",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    stale = [ref for ref in listed if ref.rsplit(":", 1)[1] not in current_keys]
+    docker.remove_images(stale)
+    return stale
+
+
 def build(config: LabConfig) -> None:
     try:
         gomod.check(config)
@@ -111,7 +131,11 @@ def build(config: LabConfig) -> None:
         print(f"[lab] FAILED {error}", flush=True)
         raise SystemExit(1) from None
     prepare_host()
-    run_all(plan(config))
+    steps = plan(config)
+    run_all(steps)
+    stale = prune_superseded({step.key() for step in steps})
+    if stale:
+        print(f"[lab] removed {len(stale)} base image(s) of earlier inputs", flush=True)
     gobuild.install_tools(config, gobuild.programs(config))
     print(summary(config), flush=True)
 
