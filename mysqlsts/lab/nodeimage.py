@@ -190,18 +190,7 @@ def cni_manifest(config: LabConfig, kind_dir: Path) -> str:
 
 
 NODE_BINARIES = ("kubeadm", "kubelet", "kubectl")
-COMPONENT_IMAGES = (
-    "kube_apiserver",
-    "kube_controller_manager",
-    "kube_scheduler",
-    "kube_proxy",
-    "etcd",
-    "coredns",
-    "pause",
-    "kindnetd",
-)
-
-
+# The images kubeadm asks the runtime for; the node also carries kind's CNI image.
 KUBEADM_IMAGES = (
     "kube_apiserver",
     "kube_controller_manager",
@@ -211,6 +200,7 @@ KUBEADM_IMAGES = (
     "coredns",
     "pause",
 )
+COMPONENT_IMAGES = (*KUBEADM_IMAGES, "kindnetd")
 
 
 def check_kubeadm_images(log: Log, config: LabConfig, kubeadm: Path) -> None:
