@@ -216,7 +216,8 @@ def suite_labels(nodeid: str) -> dict[str, str]:
         parts = parts[parts.index(SUITES_DIR) + 1 :]
     area = parts[0] if len(parts) > 1 else "other"
     module = PurePosixPath(parts[-1]).stem if parts else "tests"
-    module = module.removeprefix("test_").removesuffix("_test").replace("_", " ")
+    module = module.removeprefix("test_").removesuffix("_test")
+    module = module.removeprefix(f"{area}_").replace("_", " ")  # test_storage_class -> class
     labels = {"parent_suite": area, "suite": module}
     pieces = rest.split("::")
     if len(pieces) > 1:  # Class::test: the class is the sub-suite

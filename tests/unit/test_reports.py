@@ -147,6 +147,10 @@ def test_environment_entries_and_properties() -> None:
             "suites/failover/test_master_loss.py::TestMaster::test_back[1]",
             {"parent_suite": "failover", "suite": "master loss", "sub_suite": "TestMaster"},
         ),
+        (
+            "suites/storage/test_storage_binding.py::test_waits",
+            {"parent_suite": "storage", "suite": "binding"},
+        ),
         ("suites/test_loose.py::test_x", {"parent_suite": "other", "suite": "loose"}),
     ],
 )
