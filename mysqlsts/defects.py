@@ -384,6 +384,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="defects to run (default: all)")
     parser.add_argument("--list", action="store_true", help="list the defects and exit")
     parser.add_argument(
+        "--defects-dir",
+        type=Path,
+        help=f"where the defects are (default: {DEFECTS_DIR.relative_to(REPO_ROOT)})",
+    )
+    parser.add_argument(
         "--cluster-prefix",
         default="defect",
         help="kind cluster names are <prefix>-<defect> (default: defect)",
@@ -406,11 +411,12 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --timeout must be positive", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        defects = select(find_defects(DEFECTS_DIR, REPO_ROOT), args.names)
+        directory = args.defects_dir or DEFECTS_DIR
+        if args.defects_dir and not directory.is_dir():
+            raise InputError(f"--defects-dir {directory}: no such directory")
+        defects = select(find_defects(directory.resolve(), REPO_ROOT), args.names)
         if not defects:
-            raise InputError(
-                f"no defects under {DEFECTS_DIR} (each: kustomization + {DEFECT_FILE})"
-            )
+            raise InputError(f"no defects under {directory} (each: kustomization + {DEFECT_FILE})")
         if args.list:
             for defect in defects:
                 print(f"{defect.name}: {defect.description}")

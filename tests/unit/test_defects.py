@@ -268,6 +268,8 @@ def test_main_bad_input_is_one_line(
     assert defects.main(["nope"]) == 4
     assert capsys.readouterr().err == "error: unknown defect(s) nope (known: writable)\n"
     assert defects.main(["--timeout", "0"]) == 4
+    assert defects.main(["--defects-dir", str(root / "nope")]) == 4
+    assert "--defects-dir" in capsys.readouterr().err
     assert defects.main(["--list"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("writable: replicas are writable")

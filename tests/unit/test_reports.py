@@ -527,3 +527,26 @@ def test_unit_runs_get_no_reports_folder(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("test_unit.py", "-p", "no:pytest-kind")
     result.assert_outcomes(passed=1)
     assert not (pytester.path / "reports").exists()
+
+
+HYPOTHESIS_TEST = """
+from hypothesis import given, settings, strategies as st
+
+
+@settings(print_blob=True, database=None, derandomize=True, max_examples=50)
+@given(st.integers())
+def test_small(x):
+    assert x < 10
+"""
+
+
+def test_a_failing_hypothesis_test_attaches_its_reproduction(e2e_project: pytest.Pytester) -> None:
+    (e2e_project.path / "suites" / "storage" / "test_random.py").write_text(HYPOTHESIS_TEST)
+    result = e2e_project.runpytest("suites", "-p", "no:pytest-kind", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    results = e2e_project.path / "reports" / "latest" / "allure-results"
+    (found,) = [json.loads(p.read_text()) for p in results.glob("*-result.json")]
+    (attachment,) = [a for a in found["attachments"] if a["name"] == "Hypothesis: how to reproduce"]
+    text = (results / attachment["source"]).read_text()
+    assert text.startswith("suites/storage/test_random.py::test_small\n\nFailing test case:")
+    assert "@reproduce_failure(" in text
