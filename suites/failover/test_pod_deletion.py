@@ -1,0 +1,168 @@
+"""Deleting pods: the StatefulSet brings them back as the same member, data and all.
+
+A deleted StatefulSet pod is recreated with the same name and the same claim, so it lands
+on the node of that claim's local PV and finds its datadir. A replica resumes replication
+from its own relay/master info; the master comes back as the master, and the replicas'
+IO threads reconnect to it by themselves (``MASTER_CONNECT_RETRY``). Nothing in the
+article promotes a replica: while the master is away, the replicas stay read-only.
+"""
+
+from __future__ import annotations
+
+import allure
+import pymysql
+import pytest
+
+from mysqlsts import attach, podstate
+from mysqlsts.deployment import Deployment
+from mysqlsts.disruption import (
+    READ_ONLY_ERROR,
+    BackgroundWriter,
+    compare_keys,
+    describe_error,
+    disturbance,
+    identity,
+    identity_of,
+    wait_pod_instance_gone,
+    wait_replication_running,
+    writer_mysql,
+)
+from mysqlsts.environment import RunInfo
+from mysqlsts.kube import Kube
+from mysqlsts.mysql import MySQL
+
+pytestmark = [pytest.mark.mutates_deployment, allure.suite("failover")]
+
+
+@allure.title("A deleted replica returns with its name, claim, PV, node and data, and catches up")
+def test_deleted_replica_returns_with_its_claim_and_data_and_catches_up(
+    deployment: Deployment, kube: Kube, mysql: MySQL
+) -> None:
+    """Delete the last replica's pod; write on the master while it is away.
+
+    The new pod must have the same name, claim (same uid), PV and node; hold the rows it
+    had; run both replication threads again without anyone restarting them; and apply the
+    rows written while it was gone and after it returned.
+    """
+    ns = deployment.namespace
+    replica = deployment.replica_pods()[-1]
+    with disturbance(kube, mysql, deployment, "replica_delete") as disturbed:
+        scratch = disturbed.scratch
+        before = scratch.write("before delete")
+        mysql.wait_replica_caught_up(replica)
+        old = identity(kube, deployment, replica)
+
+        with allure.step(f"delete pod {replica} and write while it is away"):
+            kube.delete_pod(ns, replica)
+            wait_pod_instance_gone(kube, ns, replica, old.uid)
+            away = scratch.write("while the replica is away")
+            current = kube.get_pod(ns, replica)
+            state = podstate.summarize_pod(current) if current else "absent"
+            attach.text("replica state right after the writes", state)
+            assert current is None or not podstate.is_pod_ready(current), (
+                f"{replica} was back before the writes were made ({state}): this run did not "
+                "test catching up on missed writes"
+            )
+
+        with allure.step(f"{replica} returns in the same place"):
+            returned = kube.wait_pod_replaced(ns, replica, old.uid)
+            new = identity_of(kube, deployment, returned)
+            attach.table(f"{replica} before and after", [old.row("before"), new.row("after")])
+            assert new.same_place(old), f"{replica} came back elsewhere: {old} -> {new}"
+
+        with allure.step(f"{replica} resumes replication and has every row"):
+            wait_replication_running(mysql, replica)
+            mysql.wait_replica_caught_up(replica)
+            after = scratch.write("after return")
+            mysql.wait_replica_caught_up(replica)
+            found = scratch.keys(replica)
+            attach.text(f"keys on {replica}", " ".join(map(str, found)))
+            comparison = compare_keys([*before, *away, *after], found)
+            assert comparison.identical, f"{replica} after its return: {comparison}"
+
+
+@allure.title("A deleted master returns with every acknowledged write; replicas reconnect")
+def test_deleted_master_returns_with_every_acknowledged_write_and_replicas_reconnect(
+    deployment: Deployment, kube: Kube, mysql: MySQL, mysqlsts_run: RunInfo
+) -> None:
+    """Delete pod 0 while a writer inserts unique keys on it, one transaction each.
+
+    While the master is away, a write as root on each replica must be refused (error
+    1290): no replica takes writes in its place. Pod 0 must return with the same claim,
+    PV and node and still hold every write acknowledged before (and after) the deletion.
+    The replicas must reconnect by themselves (the test never touches their replication)
+    and end up with exactly the master's rows and none of the refused ones.
+    """
+    ns, master = deployment.namespace, deployment.master_pod
+    replicas = deployment.replica_pods()
+    with disturbance(kube, mysql, deployment, "master_delete") as disturbed:
+        scratch = disturbed.scratch
+        old = identity(kube, deployment, master)
+        writer_db = writer_mysql(mysqlsts_run, deployment)
+        refused: list[dict[str, str]] = []
+        probe_keys: list[int] = []
+        try:
+            with BackgroundWriter(scratch, writer_db) as writer:
+                writer.wait_acknowledged(50)
+                with allure.step(f"delete pod {master} while the writer writes"):
+                    kube.delete_pod(ns, master)
+                    acknowledged_before = writer.acknowledged
+                    wait_pod_instance_gone(kube, ns, master, old.uid)
+
+                with allure.step("while the master is away, replicas refuse writes"):
+                    for replica in replicas:
+                        key = scratch.reserve(1)[0]
+                        probe_keys.append(key)
+                        try:
+                            mysql.query(replica, scratch.insert_sql(), (key, "on a replica"))
+                        except pymysql.err.MySQLError as error:
+                            refused.append(
+                                {"pod": replica, "key": str(key), "error": describe_error(error)}
+                            )
+                        else:
+                            refused.append({"pod": replica, "key": str(key), "error": "ACCEPTED"})
+                    attach.table("writes attempted on replicas while the master was away", refused)
+                    current = kube.get_pod(ns, master)
+                    attach.text(
+                        "master while the replicas were probed",
+                        podstate.summarize_pod(current) if current else "absent",
+                    )
+
+                with allure.step(f"{master} returns in the same place"):
+                    returned = kube.wait_pod_replaced(ns, master, old.uid)
+                    new = identity_of(kube, deployment, returned)
+                    attach.table(
+                        f"{master} before and after", [old.row("before"), new.row("after")]
+                    )
+                    assert new.same_place(old), f"{master} came back elsewhere: {old} -> {new}"
+                    writer.wait_acknowledged(len(writer.acknowledged) + 50, timeout=180)
+            result = writer.stop()
+        finally:
+            writer_db.kube.api_client.close()
+        attach.data("background writer", result.summary())
+        attach.text("acknowledged before the deletion", f"{len(acknowledged_before)} writes")
+
+        for row in refused:
+            assert row["error"].startswith(f"error {READ_ONLY_ERROR}:"), (
+                f"{row['pod']} did not refuse a write while the master was away: {row['error']}"
+            )
+
+        with allure.step(f"{master} holds every acknowledged write"):
+            master_keys = scratch.keys(master)
+            on_master = compare_keys(result.acknowledged, master_keys)
+            lost_before = sorted(set(acknowledged_before) - set(master_keys))
+            assert not lost_before, (
+                f"writes acknowledged before the deletion are lost: {lost_before}"
+            )
+            assert not on_master.missing and not on_master.duplicated, f"master: {on_master}"
+            assert set(on_master.unexpected) <= set(result.uncertain), f"master: {on_master}"
+
+        for replica in replicas:
+            with allure.step(
+                f"{replica} reconnected by itself and holds exactly the master's rows"
+            ):
+                wait_replication_running(mysql, replica)
+                mysql.wait_replica_caught_up(replica)
+                comparison = compare_keys(master_keys, scratch.keys(replica))
+                attach.text(f"{replica} vs master", str(comparison))
+                assert comparison.identical, f"{replica} compared with the master: {comparison}"
