@@ -30,9 +30,10 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import allure
 import pymysql
 
-from mysqlsts import podstate
+from mysqlsts import attach, podstate
 from mysqlsts.deployment import Deployment
 from mysqlsts.environment import RunInfo
 from mysqlsts.hostpaths import helper_image
@@ -596,6 +597,9 @@ def wait_replication_running(mysql: MySQL, pod: str, *, timeout: float = 120) ->
             return Seen(False, f"{pod} is not a replica (SHOW SLAVE STATUS is empty)")
         if progress.sql_running != "Yes" and progress.last_sql_error:
             raise ReplicationBroken(f"{pod}: SQL thread stopped: {progress.last_sql_error}")
+        # "No" (not "Connecting") with an error: the IO thread gave up and will not retry.
+        if progress.io_running == "No" and progress.last_io_error:
+            raise ReplicationBroken(f"{pod}: IO thread stopped: {progress.last_io_error}")
         running = progress.io_running == "Yes" and progress.sql_running == "Yes"
         return Seen(running, f"{pod}: {progress}", progress)
 
@@ -630,18 +634,24 @@ def restore(
     replica count; every pod is ready; each replica runs both replication threads and has
     applied everything the master wrote. A scaled-in pod's claim stays (as StatefulSets do).
     """
-    for node in uncordon:
-        kube.patch_node(node, {"spec": {"unschedulable": False}})
-    sts = kube.get_statefulset(deployment.namespace, deployment.statefulset)
-    assert sts is not None, f"StatefulSet {deployment.statefulset} is gone"
-    if (sts.get("spec") or {}).get("replicas") != deployment.replicas:
-        kube.scale_statefulset(deployment.namespace, deployment.statefulset, deployment.replicas)
-    kube.wait_statefulset_ready(
-        deployment.namespace, deployment.statefulset, replicas=deployment.replicas, timeout=timeout
-    )
-    for pod in deployment.replica_pods():
-        wait_replication_running(mysql, pod)
-    mysql.wait_replicas_caught_up()
+    with allure.step(f"restore: {deployment.replicas} ready pods, replication running"):
+        for node in uncordon:
+            kube.patch_node(node, {"spec": {"unschedulable": False}})
+        sts = kube.get_statefulset(deployment.namespace, deployment.statefulset)
+        assert sts is not None, f"StatefulSet {deployment.statefulset} is gone"
+        if (sts.get("spec") or {}).get("replicas") != deployment.replicas:
+            kube.scale_statefulset(
+                deployment.namespace, deployment.statefulset, deployment.replicas
+            )
+        kube.wait_statefulset_ready(
+            deployment.namespace,
+            deployment.statefulset,
+            replicas=deployment.replicas,
+            timeout=timeout,
+        )
+        for pod in deployment.replica_pods():
+            wait_replication_running(mysql, pod)
+        mysql.wait_replicas_caught_up()
 
 
 def cordoned(kube: Kube) -> list[str]:
@@ -688,10 +698,28 @@ def disturbance(
     that drop applied on every replica.
     """
     restore(kube, mysql, deployment)
-    disturbed = Disturbance(ScratchTable.create(mysql, label), kube)
+    with allure.step("create a scratch database on the master"):
+        disturbed = Disturbance(ScratchTable.create(mysql, label), kube)
     try:
         yield disturbed
     finally:
         restore(kube, mysql, deployment, uncordon=disturbed.cordoned)
-        disturbed.scratch.drop()
-        mysql.wait_replicas_caught_up()
+        with allure.step(f"drop {disturbed.scratch.database} everywhere"):
+            disturbed.scratch.drop()
+            mysql.wait_replicas_caught_up()
+
+
+def check_clone_skipped(kube: Kube, deployment: Deployment, pod: str) -> None:
+    """The pod's clone init container found its datadir on the claim and streamed nothing.
+
+    A pod that comes back to its own claim must not need a clone; one that clones again
+    lost its data (and a clone from the previous pod would hide that loss).
+    """
+    container = clone_container(deployment)
+    log = kube.logs(deployment.namespace, pod, container) or ""
+    attach.text(f"{pod}/{container} log", log)
+    assert log.strip(), f"{container} of {pod} logged nothing: cannot tell whether it cloned"
+    streams = streaming_commands(log)
+    assert not streams, (
+        f"{pod} cloned its data again, so it did not find its own datadir: {streams}"
+    )

@@ -16,6 +16,7 @@ import pytest
 from mysqlsts import attach, podstate
 from mysqlsts.deployment import Deployment
 from mysqlsts.disruption import (
+    check_clone_skipped,
     compare_keys,
     disturbance,
     event_rows,
@@ -70,7 +71,8 @@ def test_deleted_pod_stays_pending_while_its_pv_node_is_cordoned_then_returns_wi
     Pending and unscheduled, its PodScheduled condition False/Unschedulable with a
     message naming the cause (unschedulable node or node affinity), backed by a
     FailedScheduling event. After uncordoning, the pod must start on the same node with
-    the same claim and PV, hold its rows and catch up on writes made while it was pending.
+    the same claim and PV, find its datadir there (no clone), hold its rows and catch up
+    on writes made while it was pending.
     """
     ns = deployment.namespace
     replica = deployment.replica_pods()[-1]
@@ -146,6 +148,7 @@ def test_deleted_pod_stays_pending_while_its_pv_node_is_cordoned_then_returns_wi
             new = identity_of(kube, deployment, returned)
             attach.table(f"{replica} before and after", [old.row("before"), new.row("after")])
             assert new.same_place(old), f"{replica} came back elsewhere: {old} -> {new}"
+            check_clone_skipped(kube, deployment, replica)
             wait_replication_running(mysql, replica)
             mysql.wait_replica_caught_up(replica)
             comparison = compare_keys([*before, *meanwhile], scratch.keys(replica))

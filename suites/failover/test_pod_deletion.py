@@ -18,6 +18,7 @@ from mysqlsts.deployment import Deployment
 from mysqlsts.disruption import (
     READ_ONLY_ERROR,
     BackgroundWriter,
+    check_clone_skipped,
     compare_keys,
     describe_error,
     disturbance,
@@ -40,9 +41,10 @@ def test_deleted_replica_returns_with_its_claim_and_data_and_catches_up(
 ) -> None:
     """Delete the last replica's pod; write on the master while it is away.
 
-    The new pod must have the same name, claim (same uid), PV and node; hold the rows it
-    had; run both replication threads again without anyone restarting them; and apply the
-    rows written while it was gone and after it returned.
+    The new pod must have the same name, claim (same uid), PV and node; find its datadir
+    there (its clone init container streams nothing); hold the rows it had; run both
+    replication threads again without anyone restarting them; and apply the rows written
+    while it was gone and after it returned.
     """
     ns = deployment.namespace
     replica = deployment.replica_pods()[-1]
@@ -69,6 +71,7 @@ def test_deleted_replica_returns_with_its_claim_and_data_and_catches_up(
             new = identity_of(kube, deployment, returned)
             attach.table(f"{replica} before and after", [old.row("before"), new.row("after")])
             assert new.same_place(old), f"{replica} came back elsewhere: {old} -> {new}"
+            check_clone_skipped(kube, deployment, replica)
 
         with allure.step(f"{replica} resumes replication and has every row"):
             wait_replication_running(mysql, replica)
