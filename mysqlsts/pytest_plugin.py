@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from mysqlsts import attach, evidence, guard, reports, secretscan, settings
+from mysqlsts import allure_content, attach, evidence, guard, reports, secretscan, settings
 from mysqlsts.deployment import Deployment
 from mysqlsts.environment import Run, RunInfo, new_run_id
 from mysqlsts.errors import SuiteError
@@ -279,7 +279,7 @@ def _write_allure_environment(config: pytest.Config, info: RunInfo, run: Run) ->
     except KubeError as error:
         version = f"unknown ({error})"
     deployment = info.deployment()
-    entries = reports.environment_entries(
+    entries = allure_content.environment_entries(
         source=info.source,
         provider=info.provider,
         cluster_name=info.cluster_name,
@@ -292,7 +292,7 @@ def _write_allure_environment(config: pytest.Config, info: RunInfo, run: Run) ->
     )
     path = Path(directory) / "environment.properties"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(reports.render_properties({k: redact(v) for k, v in entries.items()}))
+    path.write_text(allure_content.render_properties({k: redact(v) for k, v in entries.items()}))
 
 
 # -- per-process context and fixtures -------------------------------------------------------
@@ -384,7 +384,9 @@ def _configure_reports(config: pytest.Config) -> None:
     results = getattr(config.option, "allure_report_dir", None)
     if results and config.pluginmanager.hasplugin("allure_pytest"):
         # Absolute now, as allure-pytest makes it: tests may change the directory.
-        config.add_cleanup(reports.register_allure_redactor(Path(results).absolute(), redact))
+        config.add_cleanup(
+            allure_content.register_allure_redactor(Path(results).absolute(), redact)
+        )
 
 
 def _finish_reports(config: pytest.Config) -> None:
@@ -470,13 +472,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 def _label_suites(item: pytest.Item) -> None:
     """Allure's tree: area (suites/<area>/) > module > class, whatever the test says."""
-    if not item.nodeid.startswith(f"{reports.SUITES_DIR}/"):
+    if not item.nodeid.startswith(f"{allure_content.SUITES_DIR}/"):
         return
     try:
         import allure
     except ImportError:
         return
-    labels = reports.suite_labels(item.nodeid)
+    labels = allure_content.suite_labels(item.nodeid)
     allure.dynamic.parent_suite(labels["parent_suite"])
     allure.dynamic.suite(labels["suite"])
     if "sub_suite" in labels:
@@ -488,7 +490,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     _redact_report(report)
     if report.failed and report.when == "call":
-        reproduction = reports.hypothesis_reproduction(
+        reproduction = allure_content.hypothesis_reproduction(
             call.excinfo.value if call.excinfo else None, report.longreprtext
         )
         if reproduction:

@@ -19,7 +19,7 @@ from allure_commons.model2 import Label, StatusDetails
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mysqlsts import pytest_plugin, reports, secretscan
+from mysqlsts import allure_content, pytest_plugin, reports, secretscan
 from mysqlsts.environment import RunInfo
 from mysqlsts.redaction import redact, register_secret
 
@@ -99,17 +99,17 @@ def objects(run: str, replicas: int = 3) -> list[dict[str, object]]:
 
 
 def test_manifests_digest_ignores_the_run_label_only() -> None:
-    digest = reports.manifests_digest(objects("aaaa"))
+    digest = allure_content.manifests_digest(objects("aaaa"))
     assert digest.startswith("sha256:") and len(digest) == len("sha256:") + 64
-    assert reports.manifests_digest(objects("bbbb")) == digest
-    assert reports.manifests_digest(objects("aaaa", replicas=2)) != digest
+    assert allure_content.manifests_digest(objects("bbbb")) == digest
+    assert allure_content.manifests_digest(objects("aaaa", replicas=2)) != digest
     original = objects("aaaa")
-    reports.manifests_digest(original)
+    allure_content.manifests_digest(original)
     assert original == objects("aaaa")  # the objects themselves are not changed
 
 
 def test_environment_entries_and_properties() -> None:
-    entries = reports.environment_entries(
+    entries = allure_content.environment_entries(
         source="profile offline",
         provider="kind",
         cluster_name="rep-x",
@@ -131,7 +131,9 @@ def test_environment_entries_and_properties() -> None:
         "change.1",
     ]
     assert entries["images"] == "mysql:5.7, gcr.io/google-samples/xtrabackup:1.0"
-    text = reports.render_properties({"a key=x": "line\nnext \\ end", "cluster": "kind rep-x"})
+    text = allure_content.render_properties(
+        {"a key=x": "line\nnext \\ end", "cluster": "kind rep-x"}
+    )
     assert text == "a\\ key\\=x=line\\nnext \\\\ end\ncluster=kind rep-x\n"
 
 
@@ -155,7 +157,7 @@ def test_environment_entries_and_properties() -> None:
     ],
 )
 def test_suite_labels_come_from_the_directory(nodeid: str, labels: dict[str, str]) -> None:
-    assert reports.suite_labels(nodeid) == labels
+    assert allure_content.suite_labels(nodeid) == labels
 
 
 def test_the_hooks_suite_labels_win_over_later_ones() -> None:
@@ -166,7 +168,7 @@ def test_the_hooks_suite_labels_win_over_later_ones() -> None:
         Label("suite", "scaling"),  # the test's own allure.suite marker, added at teardown
         Label("parentSuite", "suites.scaling"),  # allure-pytest's package default
     ]
-    reports.keep_first_suite_labels(labels)
+    allure_content.keep_first_suite_labels(labels)
     assert [(label.name, label.value) for label in labels] == [
         ("parentSuite", "scaling"),
         ("suite", "walkthrough"),
@@ -182,7 +184,7 @@ def test_allure_results_are_redacted_in_place() -> None:
         steps=[model2.TestStepResult(name="login with s3cret", parameters=[])],
         labels=[Label("tag", "s3cret")],
     )
-    reports.redact_in_place(result, redact)
+    allure_content.redact_in_place(result, redact)
     assert result.statusDetails.message == "AssertionError: pw ***"
     assert result.statusDetails.trace == "-p***"
     assert result.steps[0].name == "login with ***"
@@ -191,7 +193,7 @@ def test_allure_results_are_redacted_in_place() -> None:
 
 def test_allure_redactor_fixes_attachment_files(tmp_path: Path) -> None:
     register_secret("s3cret")
-    redactor = reports.AllureRedactor(tmp_path, redact)
+    redactor = allure_content.AllureRedactor(tmp_path, redact)
     (tmp_path / "a-attachment.txt").write_text("mysql -ps3cret")
     (tmp_path / "b-attachment.png").write_bytes(b"\x89PNG\xff\xfe")
     for name in ("a-attachment.txt", "b-attachment.png"):
@@ -218,7 +220,7 @@ def hypothesis_failure() -> BaseException:
 
 
 def test_hypothesis_reproduction_from_the_exceptions_notes() -> None:
-    text = reports.hypothesis_reproduction(hypothesis_failure())
+    text = allure_content.hypothesis_reproduction(hypothesis_failure())
     assert text is not None
     assert text.startswith("Failing test case: small(")
     assert "@reproduce_failure(" in text
@@ -239,7 +241,7 @@ def test_hypothesis_reproduction_from_the_longrepr() -> None:
             "suites/replication/test_random.py:12: AssertionError",
         ]
     )
-    text = reports.hypothesis_reproduction(None, longrepr)
+    text = allure_content.hypothesis_reproduction(None, longrepr)
     assert text is not None
     assert text.splitlines()[:3] == [
         "Failing test case: <state machine>",
@@ -249,13 +251,15 @@ def test_hypothesis_reproduction_from_the_longrepr() -> None:
     assert text.endswith("as a decorator on your test function")
     only_blob = "E   @reproduce_failure('6.170.17', b'AAB=')"
     assert (
-        reports.hypothesis_reproduction(None, only_blob)
+        allure_content.hypothesis_reproduction(None, only_blob)
         == "@reproduce_failure('6.170.17', b'AAB=')"
     )
 
 
 def test_no_hypothesis_no_reproduction() -> None:
-    assert reports.hypothesis_reproduction(AssertionError("plain"), "E   assert 1 == 2") is None
+    assert (
+        allure_content.hypothesis_reproduction(AssertionError("plain"), "E   assert 1 == 2") is None
+    )
 
 
 # -- the Allure HTML ---------------------------------------------------------------------------
