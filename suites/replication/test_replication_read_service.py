@@ -1,0 +1,114 @@
+"""Reads through the read Service reach every ready pod, measured inside the cluster.
+
+Clients of the article send reads to ``mysql-read``, a ClusterIP Service over all pods:
+each new connection may land on any ready pod. That spreading happens in the cluster's
+data path (kube-proxy), so it is measured from a client pod in the cluster; a
+port-forward from the host to a Service pins a single pod and would prove nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+import time
+from collections import Counter
+
+from mysqlsts import attach, incluster, podstate
+from mysqlsts.deployment import Deployment
+from mysqlsts.environment import RunInfo
+from mysqlsts.kube import Kube
+from mysqlsts.mysql import MySQL
+
+# Connections are made until missing a pod by chance is this unlikely (if the Service
+# picks pods uniformly at random, as kube-proxy's iptables and IPVS modes do).
+MISS_PROBABILITY = 1e-6
+MAX_CONNECTIONS = 300
+CONNECT_TIMEOUT_SECONDS = 5
+PASSWORD_ENV = "MYSQL_PWD"  # read by the mysql/mariadb client
+
+
+def connections_needed(pods: int, miss_probability: float = MISS_PROBABILITY) -> int:
+    """Connections after which each of ``pods`` equally likely pods has been reached with
+    probability at least ``1 - miss_probability`` (union bound over the pods)."""
+    if pods <= 1:
+        return 3
+    return math.ceil(math.log(miss_probability / pods) / math.log(1 - 1 / pods))
+
+
+def test_read_service_spreads_connections_over_every_ready_pod(
+    deployment: Deployment, kube: Kube, mysql: MySQL, mysqlsts_run: RunInfo
+) -> None:
+    """From a client pod in the deployment's namespace, N fresh connections to the read
+    Service each ask ``SELECT @@hostname``: every one is answered, only by ready pods of
+    the StatefulSet, and every ready pod answers at least once (N is chosen so that
+    missing a pod by chance has probability below 1e-6; N and the time are bounded).
+    """
+    ns = deployment.namespace
+    service = deployment.read_service
+    ready = sorted(
+        p["metadata"]["name"]
+        for p in kube.list_pods(ns, deployment.label_selector)
+        if podstate.is_pod_ready(p)
+    )
+    assert ready, f"no ready pod of StatefulSet {deployment.statefulset}"
+    endpoints = mysql.service_pods(service)
+    attach.table(
+        f"ready pods and the ready endpoints of Service {service}",
+        [
+            {"pod": p, "ready": p in ready, "endpoint": p in endpoints}
+            for p in sorted({*ready, *endpoints})
+        ],
+    )
+    assert endpoints == ready, (
+        f"Service {service} has ready endpoints {endpoints}, the StatefulSet's ready pods "
+        f"are {ready}"
+    )
+
+    count = min(connections_needed(len(ready)), MAX_CONNECTIONS)
+    image = incluster.client_image(
+        mysqlsts_run.provider, mysqlsts_run.cluster_name, deployment.mysql_image
+    )
+    sts = deployment.objects_of_kind("StatefulSet")[0]
+    mysql_container = next(
+        c
+        for c in sts["spec"]["template"]["spec"]["containers"]
+        if c["name"] == deployment.mysql_container
+    )
+    # The client reads the root password from where the deployment keeps it.
+    env = incluster.env_from_container(mysql_container, "MYSQL_ROOT_PASSWORD", PASSWORD_ENV)
+    client = incluster.scratch_pod_manifest(
+        f"mysqlsts-read-client-{mysqlsts_run.run_id}",
+        ns,
+        image,
+        run_id=mysqlsts_run.run_id,
+        env=env,
+    )
+    query = (
+        f"mysql -h {shlex.quote(service)} -P {deployment.mysql_port} "
+        f"-u {shlex.quote(deployment.root_user)} --connect-timeout={CONNECT_TIMEOUT_SECONDS} "
+        "-N -B -e 'SELECT @@hostname'"
+    )
+    script = f'i=0; while [ $i -lt {count} ]; do i=$((i+1)); {query} 2>&1 || echo "FAILED"; done'
+    budget = count * (CONNECT_TIMEOUT_SECONDS + 1) + 30
+    with incluster.scratch_pod(kube, client) as pod:
+        started = time.monotonic()
+        result = pod.sh(script, timeout=budget).check(f"{count} connections to {service}")
+        elapsed = time.monotonic() - started
+    answers = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+    tally = Counter(answers)
+    attach.table(
+        f"{count} connections to Service {service} from pod {pod.name} on {pod.node} "
+        f"({elapsed:.1f}s, image {image})",
+        [
+            {"answered by": k, "connections": v, "ready pod": k in ready}
+            for k, v in tally.most_common()
+        ],
+    )
+    strangers = sorted(k for k in tally if k not in ready)
+    assert not strangers, f"answers that are not a ready pod's hostname: {strangers}"
+    assert len(answers) == count, f"{count} connections, {len(answers)} answers: {tally}"
+    missed = sorted(set(ready) - set(tally))
+    assert not missed, (
+        f"ready pods never reached through Service {service} in {count} connections: "
+        f"{missed} (answers: {dict(tally)})"
+    )
