@@ -70,8 +70,6 @@ def test_rows_written_through_mysql_land_in_each_pods_local_pv_directory(
             # Writes the table's dirty pages to its tablespace file (not only the redo log).
             cursor.execute(f"FLUSH TABLES `{database}`.`{table}` FOR EXPORT")
             cursor.execute("UNLOCK TABLES")
-            cursor.execute("SELECT @@datadir AS datadir")
-            datadir = str(cursor.fetchone()["datadir"])
         mysql.wait_replicas_caught_up()
 
         # Each pod's PVs, grouped by the node the pod runs on.
@@ -81,21 +79,30 @@ def test_rows_written_through_mysql_land_in_each_pods_local_pv_directory(
             pod_name = deployment.pod_name(ordinal)
             pod = kube.get_pod(ns, pod_name)
             assert pod is not None, f"pod {pod_name} does not exist"
+            datadir = str(mysql.query(pod_name, "SELECT @@datadir AS d")[0]["d"])
             mounts.append(
-                {"pod": pod_name, **_datadir_mount(pod, deployment.mysql_container, datadir)}
+                {
+                    "pod": pod_name,
+                    "@@datadir": datadir,
+                    **_datadir_mount(pod, deployment.mysql_container, datadir),
+                }
             )
             for template in deployment.claim_templates:
                 pvc = kube.get_pvc(ns, deployment.pvc_name(ordinal, template))
                 volume = (pvc or {}).get("spec", {}).get("volumeName")
                 pv = kube.get_pv(volume) if volume else None
-                path = ((pv or {}).get("spec") or {}).get("local", {}).get("path")
+                # Where the PV keeps its data on the node (whether it is a *local* PV is
+                # judged by test_storage_claims).
+                spec = (pv or {}).get("spec") or {}
+                path = (spec.get("local") or spec.get("hostPath") or {}).get("path")
                 assert pv is not None and path, (
-                    f"claim {deployment.pvc_name(ordinal, template)} has no local PV"
+                    f"claim {deployment.pvc_name(ordinal, template)} is not bound to a PV with "
+                    f"a directory on its node: {spec}"
                 )
                 by_node[str(pod["spec"]["nodeName"])].append(
                     {"pod": pod_name, "ordinal": ordinal, "pv": volume, "path": path}
                 )
-        attach.table(f"what holds the datadir {datadir} of each pod", mounts)
+        attach.table("what holds the datadir of each pod", mounts)
 
         rows: list[dict[str, Any]] = []
         image = hostpaths.helper_image(deployment.mysql_image)
