@@ -14,7 +14,7 @@ first (:func:`mysqlsts.disruption.empty_claim`).
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import allure
 import pytest
@@ -230,15 +230,20 @@ def test_writes_during_the_clone_are_neither_lost_nor_duplicated_on_the_new_repl
         started, finished = parse_time(clone.get("startedAt")), parse_time(clone.get("finishedAt"))
         attach.data(f"{new_pod} {container} state", clone)
         assert started and finished, f"{container} of {new_pod} has no start/finish time: {clone}"
+        # The API's times are whole seconds (truncated): rows from one second after the
+        # recorded start up to the recorded finish were certainly written while it ran.
+        window = (
+            (started + timedelta(seconds=1)).astimezone(UTC).replace(tzinfo=None),
+            finished.astimezone(UTC).replace(tzinfo=None),
+        )
         during = mysql.query(
             deployment.master_pod,
             f"SELECT COUNT(*) AS n FROM {scratch.qualified} WHERE written_at BETWEEN %s AND %s",
-            (
-                started.astimezone(UTC).replace(tzinfo=None),
-                finished.astimezone(UTC).replace(tzinfo=None),
-            ),
+            window,
         )[0]["n"]
-        attach.text("writes while the clone ran", f"{during} rows between {started} and {finished}")
+        attach.text(
+            "writes while the clone ran", f"{during} rows between {window[0]} and {window[1]} UTC"
+        )
         assert during > 0, (
             f"no write was made while {container} ran ({started}..{finished}): "
             "this run did not exercise writes during the clone"
@@ -251,6 +256,7 @@ def test_writes_during_the_clone_are_neither_lost_nor_duplicated_on_the_new_repl
             assert set(on_master.unexpected) <= set(result.uncertain), f"master: {on_master}"
 
         with allure.step(f"{new_pod} holds exactly the master's rows"):
+            wait_replication_running(mysql, new_pod)
             mysql.wait_replica_caught_up(new_pod)
             replica_keys = scratch.keys(new_pod)
             on_replica = compare_keys(master_keys, replica_keys)
