@@ -206,6 +206,21 @@ def describe_size(path: Path) -> str:
     return f"{size / 1_000_000:.1f} MB" if size >= 1_000_000 else f"{size / 1000:.0f} kB"
 
 
+def install_generator(root: Path = REPO_ROOT) -> str:
+    """Install the pinned Allure 3 CLI with `npm ci` unless it is there; one line back.
+
+    Never fails the caller: without Node/npm the run still writes every other artefact.
+    """
+    if find_allure(root) is not None:
+        return "Allure 3 CLI present"
+    done = tools.run(
+        ["npm", "ci", "--prefix", root, "--no-audit", "--no-fund", "--silent"], timeout=600
+    )
+    if done.returncode != 0:
+        return f"Allure HTML will be skipped: npm ci failed ({done.first_error_line()})"
+    return "Allure 3 CLI installed with npm ci (package-lock.json)"
+
+
 # -- command line: tox -e report --------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -217,7 +232,15 @@ def main(argv: list[str] | None = None) -> int:
         nargs="?",
         help=f"the run's folder (default: {LATEST} under the reports directory)",
     )
+    parser.add_argument(
+        "--install-generator",
+        action="store_true",
+        help="only install the pinned Allure 3 CLI (npm ci) when it is missing",
+    )
     args = parser.parse_args(argv)
+    if args.install_generator:
+        print(f"mysqlsts: {install_generator()}")
+        return 0
     base = reports_base(REPO_ROOT)
     path = Path(args.run) if args.run else base / LATEST
     if not path.is_dir():

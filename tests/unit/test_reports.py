@@ -554,3 +554,16 @@ def test_a_failing_hypothesis_test_attaches_its_reproduction(e2e_project: pytest
     text = (results / attachment["source"]).read_text()
     assert text.startswith("suites/storage/test_random.py::test_small\n\nFailing test case:")
     assert "@reproduce_failure(" in text
+
+
+def test_generator_install_is_skipped_when_present_and_never_raises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MYSQLSTS_ALLURE", raising=False)
+    cli = tmp_path / "node_modules" / ".bin" / "allure"
+    cli.parent.mkdir(parents=True)
+    cli.touch()
+    assert reports.install_generator(tmp_path) == "Allure 3 CLI present"
+    cli.unlink()
+    # No package.json here: npm ci fails, and the run goes on with one line saying so.
+    assert reports.install_generator(tmp_path).startswith("Allure HTML will be skipped")
