@@ -47,6 +47,8 @@ Obj = dict[str, Any]
 MYSQL_TRANSIENT = (*TRANSIENT, pymysql.err.OperationalError, pymysql.err.InterfaceError)
 # MySQL's "running with --read-only/--super-read-only" error.
 READ_ONLY_ERROR = 1290
+UNKNOWN_DATABASE = 1049
+UNKNOWN_TABLE = 1146
 
 
 # -- time ---------------------------------------------------------------------------------
@@ -151,14 +153,21 @@ class ScratchTable:
         return keys
 
     def keys(self, pod: str | int) -> list[int]:
-        """Every key on ``pod``, duplicates included, sorted."""
-        rows = self.mysql.query(pod, f"SELECT k FROM {self.qualified} ORDER BY k")
-        return [int(row["k"]) for row in rows]
+        """Every key on ``pod``, duplicates included, sorted.
 
-    def rows(self, pod: str | int) -> list[dict[str, Any]]:
-        return self.mysql.query(
-            pod, f"SELECT k, batch, written_at FROM {self.qualified} ORDER BY k"
-        )
+        A pod without the scratch database or table fails the check: the rows it had
+        (at least the table's creation) are gone, so its datadir was lost.
+        """
+        try:
+            rows = self.mysql.query(pod, f"SELECT k FROM {self.qualified} ORDER BY k")
+        except pymysql.err.ProgrammingError as error:
+            if error.args and error.args[0] in (UNKNOWN_DATABASE, UNKNOWN_TABLE):
+                raise AssertionError(
+                    f"{self.qualified} is gone from {pod} ({describe_error(error)}): "
+                    "its data was lost"
+                ) from None
+            raise
+        return [int(row["k"]) for row in rows]
 
     def drop(self) -> None:
         self.mysql.query(
@@ -690,14 +699,14 @@ class Disturbance:
 def disturbance(
     kube: Kube, mysql: MySQL, deployment: Deployment, label: str
 ) -> Iterator[Disturbance]:
-    """Around a test that disturbs the deployment: it starts and ends as the manifests say.
+    """Around a test that disturbs the deployment: it ends as the manifests say.
 
-    Before: :func:`restore` (a no-op wait when the deployment is as declared), then a
-    scratch table of the test's own. After, whatever happened: nodes the test cordoned
-    are uncordoned, :func:`restore` again, the scratch database dropped on the master and
-    that drop applied on every replica.
+    Gives the test a scratch table of its own. After, whatever happened: nodes the test
+    cordoned are uncordoned, :func:`restore`, the scratch database dropped on the master
+    and that drop applied on every replica. That the deployment *starts* as declared is
+    :func:`require_as_declared`'s job, in the suites' fixtures: a test whose
+    precondition fails is an error, not a failure of its check.
     """
-    restore(kube, mysql, deployment)
     with allure.step("create a scratch database on the master"):
         disturbed = Disturbance(ScratchTable.create(mysql, label), kube)
     try:
@@ -707,6 +716,18 @@ def disturbance(
         with allure.step(f"drop {disturbed.scratch.database} everywhere"):
             disturbed.scratch.drop()
             mysql.wait_replicas_caught_up()
+
+
+def require_as_declared(kube: Kube, mysql: MySQL, deployment: Deployment) -> None:
+    """Before a disturbing test: the deployment is as declared (waits briefly if needed).
+
+    No node cordoned, the manifests' replica count, every pod ready, replication running
+    and caught up. Meant for a fixture, so that a deployment left broken by an earlier
+    test makes the next one an error in setup rather than a failed check.
+    """
+    left = cordoned(kube)
+    assert not left, f"nodes are cordoned before the test: {left}"
+    restore(kube, mysql, deployment)
 
 
 def check_clone_skipped(kube: Kube, deployment: Deployment, pod: str) -> None:

@@ -103,7 +103,6 @@ def test_deleted_master_returns_with_every_acknowledged_write_and_replicas_recon
         old = identity(kube, deployment, master)
         writer_db = writer_mysql(mysqlsts_run, deployment)
         refused: list[dict[str, str]] = []
-        probe_keys: list[int] = []
         try:
             with BackgroundWriter(scratch, writer_db) as writer:
                 writer.wait_acknowledged(50)
@@ -115,7 +114,6 @@ def test_deleted_master_returns_with_every_acknowledged_write_and_replicas_recon
                 with allure.step("while the master is away, replicas refuse writes"):
                     for replica in replicas:
                         key = scratch.reserve(1)[0]
-                        probe_keys.append(key)
                         try:
                             mysql.query(replica, scratch.insert_sql(), (key, "on a replica"))
                         except pymysql.err.MySQLError as error:
@@ -130,6 +128,11 @@ def test_deleted_master_returns_with_every_acknowledged_write_and_replicas_recon
                         "master while the replicas were probed",
                         podstate.summarize_pod(current) if current else "absent",
                     )
+                    for row in refused:
+                        assert row["error"].startswith(f"error {READ_ONLY_ERROR}:"), (
+                            f"{row['pod']} did not refuse a write while the master was away: "
+                            f"{row['error']}"
+                        )
 
                 with allure.step(f"{master} returns in the same place"):
                     returned = kube.wait_pod_replaced(ns, master, old.uid)
@@ -138,25 +141,29 @@ def test_deleted_master_returns_with_every_acknowledged_write_and_replicas_recon
                         f"{master} before and after", [old.row("before"), new.row("after")]
                     )
                     assert new.same_place(old), f"{master} came back elsewhere: {old} -> {new}"
+
+                with allure.step(f"{master} holds the writes acknowledged before the deletion"):
+                    returned_keys = set(scratch.keys(master))
+                    lost_before = sorted(set(acknowledged_before) - returned_keys)
+                    attach.text(
+                        "acknowledged before the deletion",
+                        f"{len(acknowledged_before)} writes, {len(lost_before)} missing on "
+                        f"{master} after its return",
+                    )
+                    assert not lost_before, (
+                        f"writes acknowledged before the deletion are lost: {lost_before[:20]}"
+                    )
+
+                with allure.step("the writer's writes succeed again"):
                     writer.wait_acknowledged(len(writer.acknowledged) + 50, timeout=180)
             result = writer.stop()
         finally:
             writer_db.kube.api_client.close()
         attach.data("background writer", result.summary())
-        attach.text("acknowledged before the deletion", f"{len(acknowledged_before)} writes")
-
-        for row in refused:
-            assert row["error"].startswith(f"error {READ_ONLY_ERROR}:"), (
-                f"{row['pod']} did not refuse a write while the master was away: {row['error']}"
-            )
 
         with allure.step(f"{master} holds every acknowledged write"):
             master_keys = scratch.keys(master)
             on_master = compare_keys(result.acknowledged, master_keys)
-            lost_before = sorted(set(acknowledged_before) - set(master_keys))
-            assert not lost_before, (
-                f"writes acknowledged before the deletion are lost: {lost_before}"
-            )
             assert not on_master.missing and not on_master.duplicated, f"master: {on_master}"
             assert set(on_master.unexpected) <= set(result.uncertain), f"master: {on_master}"
 
