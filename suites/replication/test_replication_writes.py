@@ -87,7 +87,8 @@ def test_root_write_on_every_replica_is_rejected_with_1290_and_changes_nothing(
                             {"pod": pod, "statement": sql, "error": code, "message": message}
                         )
                         if code != ER_OPTION_PREVENTS_STATEMENT:
-                            problems.append(f"{pod}: {sql!r} -> {code or ''} {message}")
+                            outcome = message if code is None else f"error {code}: {message}"
+                            problems.append(f"{pod}: {sql!r} -> {outcome}")
                     after = _snapshot(conn, database)
                     status = replica_status(conn) or {}
             finally:

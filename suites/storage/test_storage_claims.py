@@ -15,6 +15,18 @@ from mysqlsts.deployment import Deployment
 from mysqlsts.kube import Kube
 
 Obj = dict[str, Any]
+# PersistentVolumeSpec fields that are not the volume source (local, hostPath, nfs, csi...).
+PV_SPEC_FIELDS = {
+    "accessModes",
+    "capacity",
+    "claimRef",
+    "mountOptions",
+    "nodeAffinity",
+    "persistentVolumeReclaimPolicy",
+    "storageClassName",
+    "volumeAttributesClassName",
+    "volumeMode",
+}
 
 
 def _claim_volume_name(pod: Obj, claim: str) -> str | None:
@@ -81,8 +93,8 @@ def test_each_pod_claim_is_bound_to_its_own_local_pv_of_enough_capacity_on_the_p
                 problems.append(f"{where} is {row['phase']}, bound to {volume or 'nothing'}")
                 continue
             if "local" not in spec:
-                kinds = sorted(k for k in spec if k not in {"capacity", "accessModes"})
-                problems.append(f"{where}: PV {volume} is not a local volume ({kinds})")
+                source = sorted(set(spec) - PV_SPEC_FIELDS)
+                problems.append(f"{where}: PV {volume} is a {source} volume, not a local one")
             if volume not in manifest_pvs:
                 problems.append(f"{where}: PV {volume} is not one of the manifests' PVs")
             if pvc["spec"].get("storageClassName") != deployment.storage_class:
