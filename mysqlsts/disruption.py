@@ -37,7 +37,7 @@ from mysqlsts import attach, podstate
 from mysqlsts.deployment import Deployment
 from mysqlsts.environment import RunInfo
 from mysqlsts.hostpaths import helper_image
-from mysqlsts.kube import TRANSIENT, Kube, KubeError, raise_if_image_pull_fails
+from mysqlsts.kube import TRANSIENT, Kube, KubeError
 from mysqlsts.mysql import MySQL
 from mysqlsts.replication import ReplicaProgress, ReplicationBroken
 from mysqlsts.waiting import Seen, wait_for
@@ -572,22 +572,7 @@ def empty_claim(kube: Kube, deployment: Deployment, claim: str, *, timeout: floa
     }
     kube.apply(pod)
     try:
-
-        def probe() -> Seen[Obj]:
-            current = kube.get_pod(namespace, name)
-            if current is None:
-                return Seen(False, f"pod {name} does not exist yet")
-            raise_if_image_pull_fails(kube, current)
-            phase = (current.get("status") or {}).get("phase")
-            return Seen(phase in ("Succeeded", "Failed"), podstate.summarize_pod(current), current)
-
-        done = wait_for(
-            f"pod {namespace}/{name} to empty claim {claim}",
-            probe,
-            timeout=timeout,
-            transient=TRANSIENT,
-        )
-        assert done is not None
+        done = kube.wait_pod_finished(namespace, name, timeout=timeout)
         output = kube.logs(namespace, name, "empty") or ""
         assert done["status"]["phase"] == "Succeeded", f"emptying {claim} failed: {output[-300:]}"
         return output

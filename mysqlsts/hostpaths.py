@@ -16,11 +16,9 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from mysqlsts import podstate
 from mysqlsts.errors import DeploymentFailed
-from mysqlsts.kube import TRANSIENT, Kube, raise_if_image_pull_fails
+from mysqlsts.kube import Kube
 from mysqlsts.transformations import LOCAL_PV_LABEL_KEY, LOCAL_PV_LABEL_VALUE, RUN_LABEL_KEY
-from mysqlsts.waiting import Seen, wait_for
 
 Obj = dict[str, Any]
 # The helper pod lives in "default": it runs before the deployment's namespace exists,
@@ -127,22 +125,7 @@ def run_helper(kube: Kube, pod: Obj, timeout: float = HELPER_TIMEOUT) -> str:
     name = pod["metadata"]["name"]
     kube.apply(pod)
     try:
-
-        def probe() -> Seen[Obj]:
-            current = kube.get_pod(HELPER_NAMESPACE, name)
-            if current is None:
-                return Seen(False, f"pod {name} does not exist yet")
-            raise_if_image_pull_fails(kube, current)
-            phase = (current.get("status") or {}).get("phase")
-            return Seen(phase in ("Succeeded", "Failed"), podstate.summarize_pod(current), current)
-
-        done = wait_for(
-            f"helper pod {HELPER_NAMESPACE}/{name} to finish",
-            probe,
-            timeout=timeout,
-            transient=TRANSIENT,
-        )
-        assert done is not None
+        done = kube.wait_pod_finished(HELPER_NAMESPACE, name, timeout=timeout)
         output = kube.logs(HELPER_NAMESPACE, name, "paths") or ""
         if done["status"]["phase"] != "Succeeded":
             raise DeploymentFailed(f"helper pod {name} failed: {output.strip()[-300:]}")

@@ -497,6 +497,29 @@ class Kube:
             )
         )
 
+    def wait_pod_finished(self, namespace: str, name: str, *, timeout: float) -> Obj:
+        """Wait until a run-to-completion pod has Succeeded or Failed; return it.
+
+        Fails at once when the pod cannot pull its image.
+        """
+
+        def probe() -> Seen[Obj]:
+            current = self.get_pod(namespace, name)
+            if current is None:
+                return Seen(False, f"pod {name} does not exist yet")
+            raise_if_image_pull_fails(self, current)
+            phase = (current.get("status") or {}).get("phase")
+            return Seen(phase in ("Succeeded", "Failed"), podstate.summarize_pod(current), current)
+
+        done = wait_for(
+            f"pod {namespace}/{name} to run to completion",
+            probe,
+            timeout=timeout,
+            transient=TRANSIENT,
+        )
+        assert done is not None
+        return done
+
     def wait_pod_gone(self, namespace: str, name: str, *, timeout: float = 120) -> None:
         def probe() -> Seen[None]:
             pod = self.get_pod(namespace, name)
