@@ -270,6 +270,11 @@ class ReplicationMachine(RuleBasedStateMachine):
                 with conn.cursor() as cursor:
                     cursor.execute("SHOW SLAVE STATUS")
                     progress = replication.replica_progress(cursor.fetchone())
+                # "No" (not "Connecting") with an error: the IO thread gave up for good.
+                if progress and progress.io_running == "No" and progress.last_io_error:
+                    raise replication.ReplicationBroken(
+                        f"{pod}: replica IO thread stopped: {progress.last_io_error}"
+                    )
                 return Seen(
                     replication.caught_up(target, progress),
                     f"master at {target}; {pod}: {progress or 'not a replica'}",

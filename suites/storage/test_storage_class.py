@@ -15,76 +15,52 @@ from mysqlsts import attach
 from mysqlsts.deployment import Deployment
 from mysqlsts.kube import Kube
 
-NO_PROVISIONER = "kubernetes.io/no-provisioner"
-WAIT_FOR_FIRST_CONSUMER = "WaitForFirstConsumer"
+REQUIRED = {
+    "provisioner": "kubernetes.io/no-provisioner",
+    "volumeBindingMode": "WaitForFirstConsumer",
+}
 # What the API fills in when a StorageClass leaves these out.
 API_DEFAULTS = {"volumeBindingMode": "Immediate", "reclaimPolicy": "Delete"}
 COMPARED_FIELDS = ("provisioner", "volumeBindingMode", "reclaimPolicy", "allowVolumeExpansion")
 
 
-def _claims_class(deployment: Deployment) -> str:
+def test_storage_class_has_no_provisioner_and_waits_for_first_consumer(
+    deployment: Deployment, kube: Kube
+) -> None:
+    """The StorageClass the claim templates name, read from the cluster, is
+    ``kubernetes.io/no-provisioner`` with ``WaitForFirstConsumer``, and it is the one the
+    manifests declare (same provisioner, binding mode, reclaim policy, expansion; fields
+    left out compare as the API's defaults), not a class of that name found in the cluster.
+    """
     name = deployment.storage_class
     assert name, (
         f"the volumeClaimTemplates of StatefulSet {deployment.statefulset} name no "
         "storageClassName: the claims would use whatever class the cluster defaults to"
     )
-    return name
-
-
-def _live_class(kube: Kube, name: str) -> dict[str, Any]:
     live = kube.get_object("storage.k8s.io/v1", "StorageClass", name)
     assert live is not None, f"StorageClass {name} (used by the data claims) does not exist"
-    return live
-
-
-def test_cluster_storage_class_is_the_one_in_the_manifests(
-    deployment: Deployment, kube: Kube
-) -> None:
-    """The StorageClass the claims name exists in the cluster exactly as the manifests say.
-
-    Reads the live object, so the next test judges what the cluster really does and not a
-    class left over from somebody else (fields the manifests leave out are compared with
-    the API's defaults).
-    """
-    name = _claims_class(deployment)
-    live = _live_class(kube, name)
     declared = [
         o for o in deployment.objects_of_kind("StorageClass") if o["metadata"]["name"] == name
     ]
+    manifest: dict[str, Any] = declared[0] if declared else {}
+    rows = [
+        {
+            "field": field,
+            "required": REQUIRED.get(field, "-"),
+            "cluster": live.get(field, API_DEFAULTS.get(field)),
+            "manifests": manifest.get(field, API_DEFAULTS.get(field)) if declared else "(absent)",
+        }
+        for field in COMPARED_FIELDS
+    ]
+    attach.table(f"StorageClass {name}: required, in the cluster, in the manifests", rows)
+    wrong = {
+        r["field"]: r["cluster"]
+        for r in rows
+        if r["field"] in REQUIRED and r["cluster"] != r["required"]
+    }
+    assert not wrong, f"StorageClass {name} in the cluster has {wrong}; required: {REQUIRED}"
     assert declared, f"StorageClass {name}, used by the data claims, is not in the manifests"
-    manifest = declared[0]
-    rows = []
-    for field in COMPARED_FIELDS:
-        want = manifest.get(field, API_DEFAULTS.get(field))
-        have = live.get(field, API_DEFAULTS.get(field))
-        rows.append({"field": field, "manifests": want, "cluster": have, "same": want == have})
-    attach.table(f"StorageClass {name}: manifests vs cluster", rows)
-    differing = [r["field"] for r in rows if not r["same"]]
+    differing = [r["field"] for r in rows if r["cluster"] != r["manifests"]]
     assert not differing, (
         f"StorageClass {name} in the cluster differs from the manifests in {differing}"
-    )
-
-
-def test_storage_class_has_no_provisioner_and_waits_for_first_consumer(
-    deployment: Deployment, kube: Kube
-) -> None:
-    """The claims' StorageClass is ``kubernetes.io/no-provisioner`` + ``WaitForFirstConsumer``.
-
-    Read from the cluster: no provisioner means only the manifests' local PVs can satisfy
-    a claim; WaitForFirstConsumer means binding waits for the pod's scheduling.
-    """
-    name = _claims_class(deployment)
-    live = _live_class(kube, name)
-    rows = [
-        {"field": "provisioner", "required": NO_PROVISIONER, "cluster": live.get("provisioner")},
-        {
-            "field": "volumeBindingMode",
-            "required": WAIT_FOR_FIRST_CONSUMER,
-            "cluster": live.get("volumeBindingMode", API_DEFAULTS["volumeBindingMode"]),
-        },
-    ]
-    attach.table(f"StorageClass {name} in the cluster", rows)
-    wrong = {r["field"]: r["cluster"] for r in rows if r["cluster"] != r["required"]}
-    assert not wrong, f"StorageClass {name}: {wrong}, expected " + ", ".join(
-        f"{r['field']}={r['required']}" for r in rows
     )
