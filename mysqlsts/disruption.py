@@ -583,12 +583,26 @@ def empty_claim(kube: Kube, deployment: Deployment, claim: str, *, timeout: floa
 
 # -- replication and restoring the deployment ---------------------------------------------
 def wait_replication_running(mysql: MySQL, pod: str, *, timeout: float = 120) -> ReplicaProgress:
-    """Wait until both replication threads of ``pod`` run (fails at once on an SQL error)."""
+    """Wait until both replication threads of ``pod`` run (fails at once on an SQL error,
+    or when the IO thread has given up). What it saw on the way is attached."""
+    started = time.monotonic()
+    seen: list[str] = []
+
+    def note(state: str) -> None:
+        if not seen or not seen[-1].endswith(state):
+            seen.append(f"+{time.monotonic() - started:5.1f}s {state}")
 
     def probe() -> Seen[ReplicaProgress]:
-        progress = mysql.replica_progress(pod)
+        try:
+            progress = mysql.replica_progress(pod)
+        except MYSQL_TRANSIENT as error:
+            note(describe_error(error))
+            raise
         if progress is None:
+            note("not a replica (SHOW SLAVE STATUS is empty)")
             return Seen(False, f"{pod} is not a replica (SHOW SLAVE STATUS is empty)")
+        threads = f"IO {progress.io_running}, SQL {progress.sql_running}"
+        note(f"{threads} {progress.last_io_error or progress.last_sql_error}".strip())
         if progress.sql_running != "Yes" and progress.last_sql_error:
             raise ReplicationBroken(f"{pod}: SQL thread stopped: {progress.last_sql_error}")
         # "No" (not "Connecting") with an error: the IO thread gave up and will not retry.
@@ -597,13 +611,16 @@ def wait_replication_running(mysql: MySQL, pod: str, *, timeout: float = 120) ->
         running = progress.io_running == "Yes" and progress.sql_running == "Yes"
         return Seen(running, f"{pod}: {progress}", progress)
 
-    progress = wait_for(
-        f"both replication threads of {pod} to run",
-        probe,
-        timeout=timeout,
-        interval=1,
-        transient=MYSQL_TRANSIENT,
-    )
+    try:
+        progress = wait_for(
+            f"both replication threads of {pod} to run",
+            probe,
+            timeout=timeout,
+            interval=1,
+            transient=MYSQL_TRANSIENT,
+        )
+    finally:
+        attach.text(f"replication threads of {pod} while waiting", "\n".join(seen))
     assert progress is not None
     return progress
 
