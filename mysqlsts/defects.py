@@ -25,8 +25,10 @@ import os
 import re
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -376,6 +378,41 @@ def run_defect(
     return result
 
 
+def run_all(
+    defects: Sequence[Defect],
+    out: Path,
+    prefix: str,
+    timeout: float,
+    extra: Sequence[str],
+    jobs: int,
+) -> list[DefectResult]:
+    """Run every defect on its own cluster, ``jobs`` at a time; results in defect order."""
+    total = len(defects)
+
+    def one(number: int, defect: Defect) -> DefectResult:
+        cluster = cluster_name(prefix, defect.name)
+        print(
+            f"[{number}/{total}] {defect.name} on kind cluster {cluster}: "
+            f"{' '.join(defect.test_files)}",
+            flush=True,
+        )
+        started = time.monotonic()
+        result = run_defect(defect, out / defect.name, cluster, timeout, extra)
+        verdict = CAUGHT if result.all_caught else MISSED
+        ended = "timed out" if result.exit_code is None else f"pytest exit {result.exit_code}"
+        print(
+            f"[{number}/{total}] {defect.name}: {verdict} ({ended}, "
+            f"{time.monotonic() - started:.0f}s; log {result.folder}/pytest.log)",
+            flush=True,
+        )
+        return result
+
+    # Threads only wait on pytest subprocesses; each defect has a cluster of its own.
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(one, n, d) for n, d in enumerate(defects, 1)]
+        return [future.result() for future in futures]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mysqlsts.defects",
@@ -406,9 +443,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ARG",
         help="extra argument for each pytest run (repeatable), e.g. --pytest-arg=-n2",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="defects run at once, each on its own kind cluster (default 1; each cluster "
+        "takes about 2 GB of memory, and a slow machine makes timeouts look like catches)",
+    )
     args = parser.parse_args(argv)
     if args.timeout <= 0:
         print("error: --timeout must be positive", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.jobs < 1:
+        print("error: --jobs must be at least 1", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         directory = args.defects_dir or DEFECTS_DIR
@@ -432,19 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     base = Path(os.environ.get("MYSQLSTS_REPORTS_DIR") or REPO_ROOT / "reports")
     out = base / f"defects-{stamp}"
-    results = []
-    for number, defect in enumerate(defects, 1):
-        cluster = cluster_name(args.cluster_prefix, defect.name)
-        print(
-            f"[{number}/{len(defects)}] {defect.name} on kind cluster {cluster}: "
-            f"{' '.join(defect.test_files)}",
-            flush=True,
-        )
-        result = run_defect(defect, out / defect.name, cluster, args.timeout, args.pytest_arg)
-        verdict = "caught" if result.all_caught else "MISSED"
-        ended = "timed out" if result.exit_code is None else f"pytest exit {result.exit_code}"
-        print(f"    {verdict} ({ended}; log {result.folder}/pytest.log)", flush=True)
-        results.append(result)
+    results = run_all(defects, out, args.cluster_prefix, args.timeout, args.pytest_arg, args.jobs)
 
     print()
     print(render_text(results))

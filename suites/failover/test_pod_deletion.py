@@ -39,12 +39,17 @@ pytestmark = [pytest.mark.mutates_deployment, allure.suite("failover")]
 def test_deleted_replica_returns_with_its_claim_and_data_and_catches_up(
     deployment: Deployment, kube: Kube, mysql: MySQL
 ) -> None:
-    """Delete the last replica's pod; write on the master while it is away.
+    """Delete the last replica's pod; write on the master before and while it is away.
 
     The new pod must have the same name, claim (same uid), PV and node; find its datadir
     there (its clone init container streams nothing); hold the rows it had; run both
-    replication threads again without anyone restarting them; and apply the rows written
-    while it was gone and after it returned.
+    replication threads again without anyone restarting them; and apply the rows it
+    missed and those written after it returned.
+
+    A recreated replica can be ready within a second of the old instance going away, too
+    soon to be sure that a write lands while it is absent. So the test first stops the
+    replica's IO thread and writes rows it provably has not received; deleting the pod
+    must then bring it back with replication started by the server itself.
     """
     ns = deployment.namespace
     replica = deployment.replica_pods()[-1]
@@ -54,17 +59,25 @@ def test_deleted_replica_returns_with_its_claim_and_data_and_catches_up(
         mysql.wait_replica_caught_up(replica)
         old = identity(kube, deployment, replica)
 
-        with allure.step(f"delete pod {replica} and write while it is away"):
+        with allure.step(f"stop {replica}'s IO thread, write rows it must miss, delete it"):
+            mysql.query(replica, "STOP SLAVE IO_THREAD")
+            missed = scratch.write("missed: written while its IO thread was stopped")
+            held = scratch.keys(replica)
+            attach.text(f"keys on {replica} before its deletion", " ".join(map(str, held)))
+            # Deleted before judging: the new instance starts its replication again, so
+            # a failed check here does not leave the IO thread stopped.
             kube.delete_pod(ns, replica)
+            received = sorted(set(missed) & set(held))
+            assert not received, (
+                f"{replica} received rows written after its IO thread was stopped: {received}"
+            )
+
+        with allure.step(f"write while {replica} is away"):
             wait_pod_instance_gone(kube, ns, replica, old.uid)
-            away = scratch.write("while the replica is away")
+            away = scratch.write("while the replica is away or starting")
             current = kube.get_pod(ns, replica)
             state = podstate.summarize_pod(current) if current else "absent"
-            attach.text("replica state right after the writes", state)
-            assert current is None or not podstate.is_pod_ready(current), (
-                f"{replica} was back before the writes were made ({state}): this run did not "
-                "test catching up on missed writes"
-            )
+            attach.text("replica state right after those writes", state)
 
         with allure.step(f"{replica} returns in the same place"):
             returned = kube.wait_pod_replaced(ns, replica, old.uid)
@@ -80,7 +93,7 @@ def test_deleted_replica_returns_with_its_claim_and_data_and_catches_up(
             mysql.wait_replica_caught_up(replica)
             found = scratch.keys(replica)
             attach.text(f"keys on {replica}", " ".join(map(str, found)))
-            comparison = compare_keys([*before, *away, *after], found)
+            comparison = compare_keys([*before, *missed, *away, *after], found)
             assert comparison.identical, f"{replica} after its return: {comparison}"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -255,6 +256,30 @@ def test_run_defect_end_to_end_with_a_stand_in_suite(root: Path, tmp_path: Path)
     assert "the replica accepted a write" in (out / "pytest.log").read_text()
 
 
+def test_run_all_keeps_defect_order_whichever_finishes_first(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = parse(root, GOOD), parse(root, GOOD)
+    second = Defect("second", second.path, second.description, second.caught_by)
+    release = threading.Event()
+    calls: list[tuple[str, str]] = []
+
+    def fake_run(defect, out_dir, cluster, timeout, extra):  # type: ignore[no-untyped-def]
+        calls.append((defect.name, cluster))
+        if defect.name == "second":
+            release.set()  # the second ends first: both ran at once
+        else:
+            assert release.wait(10), "the defects did not run concurrently"
+        result = DefectResult(defect, 1, {n: "failed" for n in defect.caught_by})
+        result.folder = out_dir
+        return result
+
+    monkeypatch.setattr(defects, "run_defect", fake_run)
+    results = defects.run_all([first, second], tmp_path, "pre", 60, [], jobs=2)
+    assert [r.defect.name for r in results] == [first.name, "second"]
+    assert sorted(calls) == sorted([(first.name, f"pre-{first.name}"), ("second", "pre-second")])
+
+
 def test_main_bad_input_is_one_line(
     root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -268,6 +293,7 @@ def test_main_bad_input_is_one_line(
     assert defects.main(["nope"]) == 4
     assert capsys.readouterr().err == "error: unknown defect(s) nope (known: writable)\n"
     assert defects.main(["--timeout", "0"]) == 4
+    assert defects.main(["--jobs", "0"]) == 4
     assert defects.main(["--defects-dir", str(root / "nope")]) == 4
     assert "--defects-dir" in capsys.readouterr().err
     assert defects.main(["--list"]) == 0
