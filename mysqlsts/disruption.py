@@ -122,7 +122,7 @@ class ScratchTable:
         ):
             cursor.execute(f"CREATE DATABASE `{scratch.database}`")
             cursor.execute(
-                f"CREATE TABLE {scratch.qualified} (k INT NOT NULL, batch VARCHAR(32) NOT NULL, "
+                f"CREATE TABLE {scratch.qualified} (k INT NOT NULL, batch VARCHAR(100) NOT NULL, "
                 "written_at DATETIME(6) NOT NULL, KEY (k)) ENGINE=InnoDB"
             )
         return scratch

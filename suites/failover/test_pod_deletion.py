@@ -61,12 +61,14 @@ def test_deleted_replica_returns_with_its_claim_and_data_and_catches_up(
 
         with allure.step(f"stop {replica}'s IO thread, write rows it must miss, delete it"):
             mysql.query(replica, "STOP SLAVE IO_THREAD")
-            missed = scratch.write("missed: written while its IO thread was stopped")
-            held = scratch.keys(replica)
-            attach.text(f"keys on {replica} before its deletion", " ".join(map(str, held)))
-            # Deleted before judging: the new instance starts its replication again, so
-            # a failed check here does not leave the IO thread stopped.
-            kube.delete_pod(ns, replica)
+            try:
+                missed = scratch.write("missed by a stopped IO thread")
+                held = scratch.keys(replica)
+                attach.text(f"keys on {replica} before its deletion", " ".join(map(str, held)))
+            finally:
+                # Deleted whatever happened: the new instance starts its replication again,
+                # so a failure here does not leave the IO thread stopped.
+                kube.delete_pod(ns, replica)
             received = sorted(set(missed) & set(held))
             assert not received, (
                 f"{replica} received rows written after its IO thread was stopped: {received}"
@@ -74,7 +76,7 @@ def test_deleted_replica_returns_with_its_claim_and_data_and_catches_up(
 
         with allure.step(f"write while {replica} is away"):
             wait_pod_instance_gone(kube, ns, replica, old.uid)
-            away = scratch.write("while the replica is away or starting")
+            away = scratch.write("while away or starting")
             current = kube.get_pod(ns, replica)
             state = podstate.summarize_pod(current) if current else "absent"
             attach.text("replica state right after those writes", state)
