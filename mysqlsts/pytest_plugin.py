@@ -25,7 +25,7 @@ import pytest
 from mysqlsts import allure_content, attach, evidence, guard, reports, secretscan, settings
 from mysqlsts.deployment import Deployment
 from mysqlsts.environment import Run, RunInfo, new_run_id
-from mysqlsts.errors import SuiteError
+from mysqlsts.errors import EXIT_BAD_INPUT, SuiteError
 from mysqlsts.kube import Kube, KubeError
 from mysqlsts.mysql import MySQL
 from mysqlsts.redaction import contains_secret, redact, registered_secrets
@@ -366,6 +366,7 @@ class ReportRun:
     run_id: str
     base: Path
     folder: reports.RunFolder
+    made_base: bool  # whether this run created ``base`` (removed with a bad-input run's folder)
 
 
 def _configure_reports(config: pytest.Config) -> None:
@@ -377,9 +378,10 @@ def _configure_reports(config: pytest.Config) -> None:
     elif _armed(config):
         run_id = new_run_id()
         base = reports.reports_base(config.rootpath)
+        made_base = not base.exists()
         folder = reports.new_run_folder(base, run_id)
         reports.apply_options(config.option, folder)
-        config.stash[REPORTS_KEY] = ReportRun(run_id, base, folder)
+        config.stash[REPORTS_KEY] = ReportRun(run_id, base, folder, made_base)
     # Any Allure output (also a user's own --alluredir) is redacted.
     results = getattr(config.option, "allure_report_dir", None)
     if results and config.pluginmanager.hasplugin("allure_pytest"):
@@ -395,6 +397,11 @@ def _finish_reports(config: pytest.Config) -> None:
     if reporting is None:
         return
     del config.stash[REPORTS_KEY]  # once, even if unconfigure is reached twice
+    session = config.stash.get(SESSION_KEY, None)
+    if session is not None and session.exitstatus == EXIT_BAD_INPUT:
+        # Nothing ran and one line said why: a bad-input run leaves nothing behind.
+        reports.discard(reporting.folder, reporting.base if reporting.made_base else None)
+        return
     say = _say(config)
     folder = reporting.folder
     allure_cli = reports.find_allure(config.rootpath)
@@ -424,7 +431,6 @@ def _finish_reports(config: pytest.Config) -> None:
             banner,
         ):
             say(line)
-        session = config.stash.get(SESSION_KEY, None)
         if session is not None:
             session.exitstatus = secretscan.EXIT_SECRET_FOUND
 

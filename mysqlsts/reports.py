@@ -19,6 +19,7 @@ reimplements a report format (what goes into Allure's results is in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -91,6 +92,14 @@ def new_run_folder(base: Path, run_id: str, now: datetime | None = None) -> RunF
     path = base / folder_name(run_id, now or datetime.now(UTC))
     path.mkdir(parents=True, exist_ok=False)  # run ids are random: a clash is a bug
     return RunFolder(path)
+
+
+def discard(folder: RunFolder, base: Path | None = None) -> None:
+    """Remove a run's folder, and ``base`` too when given and left empty."""
+    shutil.rmtree(folder.path, ignore_errors=True)
+    if base is not None:
+        with contextlib.suppress(OSError):  # not empty: other runs' reports stay
+            base.rmdir()
 
 
 def update_latest(base: Path, folder: RunFolder) -> Path:

@@ -128,6 +128,7 @@ def test_docker_not_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 def start_pytest(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MYSQLSTS_", "PYTEST_"))}
     env["TMPDIR"] = str(tmp_path)  # a state directory, if one were made, would show here
+    env["MYSQLSTS_REPORTS_DIR"] = str(tmp_path / "reports")  # and so would a reports folder
     # Only the suite's plugin (from conftest.py): start-up is most of these runs' time.
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     return subprocess.Popen(
@@ -163,7 +164,8 @@ def test_pytest_exits_with_one_line_a_distinct_code_and_leaves_nothing(tmp_path:
     assert unreachable.returncode == EXIT_SETUP_FAILED, unreachable_err
     last = unreachable_err.strip().splitlines()[-1]
     assert last.startswith("Exit: API server http://127.0.0.1:") and "is unreachable" in last
-    assert sorted(p.name for p in unreachable_tmp.iterdir()) == ["kc", "m"]
+    # A setup failure keeps its reports (the evidence of what was tried).
+    assert sorted(p.name for p in unreachable_tmp.iterdir()) == ["kc", "m", "reports"]
 
 
 def test_the_fixture_article_is_valid_yaml(tmp_path: Path) -> None:
