@@ -1,0 +1,66 @@
+"""The kind provider's choices that need no cluster: which node, which images, one load."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mysqlsts import cluster_kind, settings
+from mysqlsts.errors import EnvironmentProblem
+from mysqlsts.transformations import LOCAL_PV_LABEL_KEY, LOCAL_PV_LABEL_VALUE
+
+
+def node(name: str, **labels: str) -> dict[str, Any]:
+    return {"metadata": {"name": name, "labels": labels}}
+
+
+CONTROL_PLANE = node("c-control-plane", **{cluster_kind.CONTROL_PLANE_LABEL: ""})
+WORKER = node("c-worker", **{LOCAL_PV_LABEL_KEY: LOCAL_PV_LABEL_VALUE})
+
+
+def test_local_pv_node_is_the_labelled_one() -> None:
+    assert cluster_kind.local_pv_node("c", [CONTROL_PLANE, WORKER]) == "c-worker"
+
+
+def test_a_cluster_without_the_label_is_not_ours() -> None:
+    with pytest.raises(EnvironmentProblem, match="has no node labelled"):
+        cluster_kind.local_pv_node("c", [CONTROL_PLANE, node("c-worker")])
+
+
+def test_images_go_to_the_workers_in_one_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commands: list[list[str]] = []
+    monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: image != "absent:1")
+    monkeypatch.setattr(
+        cluster_kind.subprocess, "run", lambda command, check: commands.append(command)
+    )
+    provider = cluster_kind.KindProvider(
+        settings.resolve({}, {}), tmp_path, ["db:1", "absent:1", "backup:1"], []
+    )
+    provider.kind_bin = Path("/bin/kind")
+    notes: list[str] = []
+    provider._load_images([CONTROL_PLANE, WORKER, node("c-worker2")], notes)
+    assert commands == [
+        [
+            Path("/bin/kind"),
+            *("load", "docker-image", "--name", provider.name),
+            *("--nodes", "c-worker,c-worker2", "db:1", "backup:1"),
+        ]
+    ]
+    assert notes and notes[0].startswith("images db:1, backup:1 loaded into c-worker, c-worker2")
+
+
+def test_a_failed_load_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(command: list[str], check: bool) -> None:
+        raise subprocess.CalledProcessError(1, command)
+
+    monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: True)
+    monkeypatch.setattr(cluster_kind.subprocess, "run", fail)
+    provider = cluster_kind.KindProvider(settings.resolve({}, {}), tmp_path, ["db:1"], [])
+    provider.kind_bin = Path("/bin/kind")
+    with pytest.raises(EnvironmentProblem, match="kind load docker-image db:1 failed"):
+        provider._load_images([WORKER], [])
