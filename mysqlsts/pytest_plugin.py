@@ -22,7 +22,16 @@ from typing import Any
 
 import pytest
 
-from mysqlsts import allure_content, attach, evidence, guard, reports, secretscan, settings
+from mysqlsts import (
+    allure_content,
+    attach,
+    durations,
+    evidence,
+    guard,
+    reports,
+    secretscan,
+    settings,
+)
 from mysqlsts.deployment import Deployment
 from mysqlsts.environment import Run, RunInfo, new_run_id
 from mysqlsts.errors import EXIT_BAD_INPUT, SuiteError
@@ -268,6 +277,17 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.write_line("changes made by the suite:")
     for line in [*info.changes, *info.notes]:
         terminalreporter.write_line(f"  - {redact(line)}")
+    reported = [
+        (report.nodeid, report.when, report.duration)
+        for category in terminalreporter.stats.values()
+        for report in category
+        if isinstance(report, pytest.TestReport)
+    ]
+    times = durations.by_suite(reported)
+    if times:
+        terminalreporter.write_line("time per suite (setup, tests and teardown; summed):")
+        for line in durations.lines(times):
+            terminalreporter.write_line(f"  {line}")
 
 
 def _write_allure_environment(config: pytest.Config, info: RunInfo, run: Run) -> None:
