@@ -222,8 +222,10 @@ def install_generator(root: Path = REPO_ROOT) -> str:
     """
     if find_allure(root) is not None:
         return "Allure 3 CLI present"
+    # In the project's directory rather than with --prefix: --prefix also moves npm's
+    # global config ($PREFIX/etc/npmrc), and with it a machine's cafile or proxy settings.
     done = tools.run(
-        ["npm", "ci", "--prefix", root, "--no-audit", "--no-fund", "--silent"], timeout=600
+        ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], timeout=600, cwd=root
     )
     if done.returncode != 0:
         return f"Allure HTML will be skipped: npm ci failed ({done.first_error_line()})"

@@ -33,7 +33,7 @@ class Completed:
         return lines[0] if lines else f"exit status {self.returncode}"
 
 
-def run(argv: Sequence[str | Path], *, timeout: float) -> Completed:
+def run(argv: Sequence[str | Path], *, timeout: float, cwd: Path | None = None) -> Completed:
     """Run a program, capture its output, never wait longer than ``timeout`` seconds.
 
     A program that does not exist or does not finish in time becomes a Completed with a
@@ -48,6 +48,7 @@ def run(argv: Sequence[str | Path], *, timeout: float) -> Completed:
             timeout=timeout,
             check=False,
             stdin=subprocess.DEVNULL,
+            cwd=cwd,
         )
     except FileNotFoundError:
         return Completed(127, "", f"error: {args[0]} not found")
