@@ -50,6 +50,7 @@ EXIT_SETUP_FAILED = 6
 EXIT_SECRET_FOUND = 7
 
 CAUGHT = "caught"
+MESSAGE_LIMIT = 240  # characters of a failure message in the table's defect list
 MISSED = "MISSED"
 
 
@@ -168,6 +169,7 @@ class DefectResult:
     defect: Defect
     exit_code: int | None  # None: did not finish within the timeout
     outcomes: dict[str, str] = field(default_factory=dict)  # node id -> outcome
+    messages: dict[str, str] = field(default_factory=dict)  # node id -> failure, first line
     folder: Path | None = None
 
     def outcome(self, node: str) -> str:
@@ -199,14 +201,28 @@ class DefectResult:
         return found
 
 
+def failure_messages_from_junit(text: str) -> dict[tuple[str, str], str]:
+    """(classname, name) -> the first line of each failed test's message."""
+    messages: dict[tuple[str, str], str] = {}
+    for case in ET.fromstring(text).iter("testcase"):
+        failure = case.find("failure")
+        if failure is not None:
+            first = (failure.get("message") or "").strip().splitlines()
+            messages[(case.get("classname", ""), case.get("name", ""))] = first[0] if first else ""
+    return messages
+
+
 def judge(defect: Defect, exit_code: int | None, junit_text: str | None) -> DefectResult:
     result = DefectResult(defect, exit_code)
     if junit_text:
         by_key = outcomes_from_junit(junit_text)
+        messages = failure_messages_from_junit(junit_text)
         for node in defect.caught_by:
             key = junit_key(node)
             if key in by_key:
                 result.outcomes[node] = by_key[key]
+            if key in messages:
+                result.messages[node] = messages[key]
     return result
 
 
@@ -247,6 +263,10 @@ def render_text(results: Sequence[DefectResult]) -> str:
     return "\n".join(lines)
 
 
+def shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -269,6 +289,11 @@ def render_markdown(results: Sequence[DefectResult], started: datetime) -> str:
         lines.append(f"- `{r.defect.name}` ({status}): {_md(r.defect.description)}")
         for problem in r.problems:
             lines.append(f"  - problem: {problem}")
+        # What each check said: a reviewer can tell a catch for the right reason.
+        for node in r.defect.caught_by:
+            said = r.messages.get(node)
+            shown = f": {_md(shorten(said))}" if said else ""
+            lines.append(f"  - `{node.split('::')[-1]}`: {cell(r, node)}{shown}")
         if r.folder is not None:
             lines.append(f"  - reports: `{r.folder}`")
     lines += ["", "## Checks", ""]

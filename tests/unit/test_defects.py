@@ -138,6 +138,7 @@ def test_judge_caught_only_when_the_check_failed(root: Path) -> None:
     assert not result.caught(second)  # an error in setup is not the check's failure
     assert result.outcome(second) == "error"
     assert not result.all_caught
+    assert result.messages == {first: "assert 1290 == 0"}  # failures only
 
 
 def test_judge_runs_that_produced_nothing(root: Path) -> None:
@@ -198,6 +199,13 @@ def test_rendered_tables(root: Path) -> None:
     assert "1 of 2 defects caught" in markdown
     assert "| writable | caught | caught | · |" in markdown
     assert "- `no-binlog` (**MISSED**): the master has no binary log" in markdown
+    assert "  - `test_replica_refuses_writes`: caught: assert 1290 == 0\n" in markdown
+    assert "  - `test_read_only`: MISSED (setup failed)\n" in markdown
+
+
+def test_long_failure_messages_are_shortened() -> None:
+    assert defects.shorten("x" * 300, 10) == "x" * 9 + "…"
+    assert defects.shorten("short", 10) == "short"
 
 
 def test_cluster_names_are_valid_and_distinct() -> None:
