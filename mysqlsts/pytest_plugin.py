@@ -357,6 +357,12 @@ def _require(request: pytest.FixtureRequest) -> Context:
 
 
 @pytest.fixture(scope="session")
+def mysqlsts_settings(request: pytest.FixtureRequest) -> settings.Settings:
+    """The run's options (command line, then environment, then defaults)."""
+    return resolve_settings(request.config)
+
+
+@pytest.fixture(scope="session")
 def mysqlsts_run(request: pytest.FixtureRequest) -> RunInfo:
     """The run: id, manifest source, objects as applied, changes, cluster and node."""
     return _require(request).info

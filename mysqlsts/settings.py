@@ -19,6 +19,9 @@ CLUSTER_KINDS = ("kind", "existing")
 DEFAULT_PROFILE = "offline"
 DEFAULT_CLUSTER_NAME = "mysqlsts"
 DEFAULT_DEPLOY_TIMEOUT = 600
+# The randomized replication test: a few short runs by default (about 10 s on the lab).
+DEFAULT_RANDOM_RUNS = 6
+DEFAULT_RANDOM_STEPS = 10
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -90,6 +93,21 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="NODE",
     ),
     OptionSpec(
+        "--random-runs",
+        "MYSQLSTS_RANDOM_RUNS",
+        "randomized replication test: how many runs of its state machine Hypothesis "
+        "generates (raise it for nightly runs; shrinking a failure adds more)",
+        default=DEFAULT_RANDOM_RUNS,
+        metavar="N",
+    ),
+    OptionSpec(
+        "--random-steps",
+        "MYSQLSTS_RANDOM_STEPS",
+        "randomized replication test: steps (writes, transactions, comparisons) per run",
+        default=DEFAULT_RANDOM_STEPS,
+        metavar="N",
+    ),
+    OptionSpec(
         "--deploy-timeout",
         "MYSQLSTS_DEPLOY_TIMEOUT",
         "seconds to wait for the StatefulSet to become ready after applying the manifests",
@@ -114,10 +132,22 @@ class Settings:
     cluster_name: str
     local_pv_node: str | None
     deploy_timeout: float
+    random_runs: int = DEFAULT_RANDOM_RUNS
+    random_steps: int = DEFAULT_RANDOM_STEPS
 
     def describe(self) -> str:
         source = f"manifests {self.manifests}" if self.manifests else f"profile {self.profile}"
         return f"{source} on a {self.cluster} cluster"
+
+
+def positive_int(value: Any, flag: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{flag} must be a whole number, got {value!r}") from None
+    if number < 1:
+        raise InputError(f"{flag} must be at least 1, got {number}")
+    return number
 
 
 def parse_bool(value: str, env: str) -> bool:
@@ -199,4 +229,6 @@ def resolve(values: Mapping[str, Any], environ: Mapping[str, str] | None = None)
         cluster_name=str(raw["mysqlsts_cluster_name"]),
         local_pv_node=raw["mysqlsts_local_pv_node"] or None,
         deploy_timeout=deploy_timeout,
+        random_runs=positive_int(raw["mysqlsts_random_runs"], "--random-runs"),
+        random_steps=positive_int(raw["mysqlsts_random_steps"], "--random-steps"),
     )

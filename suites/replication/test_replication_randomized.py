@@ -38,11 +38,11 @@ from hypothesis.stateful import (
 from mysqlsts import attach, replication
 from mysqlsts.deployment import Deployment
 from mysqlsts.mysql import MySQL
+from mysqlsts.settings import Settings
 from mysqlsts.waiting import Seen, wait_for
 
+# How much to generate comes from --random-runs and --random-steps.
 SETTINGS = settings(
-    max_examples=6,
-    stateful_step_count=10,
     deadline=None,
     print_blob=True,
     # No "explain" phase: it reruns the failing case many times, minutes on a cluster.
@@ -516,16 +516,22 @@ class ReplicationMachine(RuleBasedStateMachine):
 
 @pytest.mark.slow
 def test_random_master_writes_read_back_identically_on_every_replica(
-    deployment: Deployment, mysql: MySQL
+    deployment: Deployment, mysql: MySQL, mysqlsts_settings: Settings
 ) -> None:
-    """Hypothesis runs the state machine (a few runs of about ten steps); every step and
-    every run's final CHECKSUM TABLE comparison must pass. See the module docstring."""
+    """Hypothesis runs the state machine (--random-runs runs of --random-steps steps);
+    every step and every run's final CHECKSUM TABLE comparison must pass. See the module
+    docstring."""
+    chosen = settings(
+        SETTINGS,
+        max_examples=mysqlsts_settings.random_runs,
+        stateful_step_count=mysqlsts_settings.random_steps,
+    )
     ReplicationMachine.deployment = deployment
     ReplicationMachine.log = []
     try:
         with ExitStack() as stack:
             ReplicationMachine.connections = Connections(mysql, stack)
-            run_state_machine_as_test(ReplicationMachine, settings=SETTINGS)
+            run_state_machine_as_test(ReplicationMachine, settings=chosen)
     finally:
         log = ReplicationMachine.log
         attach.table(

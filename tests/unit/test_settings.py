@@ -62,6 +62,8 @@ def test_existing_cluster_falls_back_to_kubeconfig_env_then_home() -> None:
         ({"MYSQLSTS_KEEP_CLUSTER": "maybe"}, {}, "MYSQLSTS_KEEP_CLUSTER='maybe' is not a boolean"),
         ({}, {"deploy_timeout": "soon"}, "--deploy-timeout must be a number"),
         ({}, {"deploy_timeout": "0"}, "--deploy-timeout must be positive"),
+        ({}, {"random_runs": "many"}, "--random-runs must be a whole number, got 'many'"),
+        ({"MYSQLSTS_RANDOM_STEPS": "0"}, {}, "--random-steps must be at least 1, got 0"),
         ({}, {"kubeconfig": "/k"}, "--kubeconfig is for --cluster existing"),
         ({}, {"local_pv_node": "n"}, "--local-pv-node is for --cluster existing"),
     ],
