@@ -56,6 +56,8 @@ def parse_time(value: str | None) -> datetime | None:
     """An API timestamp (RFC 3339, ``Z`` or offset) as an aware datetime."""
     if not value:
         return None
+    # Container runtimes give nanoseconds; datetime keeps microseconds.
+    value = re.sub(r"(\.\d{6})\d+", r"\1", value)
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
@@ -450,6 +452,29 @@ def streaming_commands(log: str) -> list[str]:
         for line in trace_lines(log)
         if any(re.search(rf"(^|[\s/]){tool}\b", line) for tool in CLONE_TOOLS)
     ]
+
+
+def stream_window(timestamped_log: str) -> tuple[datetime, datetime] | None:
+    """When the clone's backup stream ran, from its log with timestamps.
+
+    From the trace line that starts the stream (``ncat``/``xbstream``: the pipeline's two
+    traces come together) to the next traced command (the prepare), which ``set -x``
+    prints only once the stream has ended. None when the log shows no complete stream.
+    The times are the node's clock: compare them with the master's only where the
+    nodes' clocks agree (NTP; one host under kind).
+    """
+    started: datetime | None = None
+    for line in timestamped_log.splitlines():
+        stamp, _, text = line.partition(" ")
+        if not text.startswith("+"):
+            continue
+        streaming = bool(streaming_commands(text))
+        if started is None and streaming:
+            started = parse_time(stamp)
+        elif started is not None and not streaming:
+            ended = parse_time(stamp)
+            return (started, ended) if ended is not None else None
+    return None
 
 
 def cloned_from(log: str, statefulset: str) -> list[int]:

@@ -308,8 +308,12 @@ class Kube:
         *,
         previous: bool = False,
         tail_lines: int | None = None,
+        timestamps: bool = False,
     ) -> str | None:
-        """A container's log (redacted); None when there is none (no previous instance)."""
+        """A container's log (redacted); None when there is none (no previous instance).
+
+        With ``timestamps`` each line starts with the runtime's RFC 3339 time (nanoseconds).
+        """
         try:
             response = self.core.read_namespaced_pod_log(
                 pod,
@@ -317,6 +321,7 @@ class Kube:
                 container=container,
                 previous=previous,
                 tail_lines=tail_lines,
+                timestamps=timestamps,
                 _preload_content=False,
                 _request_timeout=REQUEST_TIMEOUT,
             )

@@ -14,7 +14,7 @@ first (:func:`mysqlsts.disruption.empty_claim`).
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC
 
 import allure
 import pytest
@@ -27,13 +27,12 @@ from mysqlsts.disruption import (
     clone_container,
     cloned_from,
     compare_keys,
-    container_status,
     disturbance,
     empty_claim,
     max_replicas,
     ordering_violations,
-    parse_time,
     slave_status,
+    stream_window,
     streaming_commands,
     wait_replication_running,
     writer_mysql,
@@ -204,7 +203,9 @@ def test_writes_during_the_clone_are_neither_lost_nor_duplicated_on_the_new_repl
     they show instead of stopping replication), one too late loses them. Afterwards the
     master holds every acknowledged key (and nothing but acknowledged or uncertain ones),
     and the new replica holds exactly the master's keys. The writer must have written
-    while the clone init container ran, or the run proves nothing: that is checked too.
+    while the backup streamed into the clone init container (timed from its log, to the
+    microsecond: the pod status's whole seconds cannot prove it for a clone that takes a
+    second), or the run proves nothing: that is checked too.
     """
     ns = deployment.namespace
     container = clone_container(deployment)
@@ -224,28 +225,22 @@ def test_writes_during_the_clone_are_neither_lost_nor_duplicated_on_the_new_repl
             writer_db.kube.api_client.close()
         attach.data("background writer", result.summary())
 
-        pod = kube.get_pod(ns, new_pod)
-        assert pod is not None
-        clone = (container_status(pod, container).get("state") or {}).get("terminated") or {}
-        started, finished = parse_time(clone.get("startedAt")), parse_time(clone.get("finishedAt"))
-        attach.data(f"{new_pod} {container} state", clone)
-        assert started and finished, f"{container} of {new_pod} has no start/finish time: {clone}"
-        # The API's times are whole seconds (truncated): rows from one second after the
-        # recorded start up to the recorded finish were certainly written while it ran.
-        window = (
-            (started + timedelta(seconds=1)).astimezone(UTC).replace(tzinfo=None),
-            finished.astimezone(UTC).replace(tzinfo=None),
-        )
+        log = kube.logs(ns, new_pod, container, timestamps=True) or ""
+        attach.text(f"{new_pod}/{container} log with timestamps", log)
+        window = stream_window(log)
+        assert window, f"{container} of {new_pod} shows no complete backup stream in its log"
+        # written_at is the master's UTC_TIMESTAMP(6), naive: compare like with like.
+        start, end = (t.astimezone(UTC).replace(tzinfo=None) for t in window)
         during = mysql.query(
             deployment.master_pod,
             f"SELECT COUNT(*) AS n FROM {scratch.qualified} WHERE written_at BETWEEN %s AND %s",
-            window,
+            (start, end),
         )[0]["n"]
         attach.text(
-            "writes while the clone ran", f"{during} rows between {window[0]} and {window[1]} UTC"
+            "writes while the backup streamed", f"{during} rows between {start} and {end} UTC"
         )
         assert during > 0, (
-            f"no write was made while {container} ran ({started}..{finished}): "
+            f"no write was made while {container} received the backup ({start}..{end} UTC): "
             "this run did not exercise writes during the clone"
         )
 

@@ -10,6 +10,7 @@ from mysqlsts.disruption import (
     compare_keys,
     ordering_violations,
     parse_time,
+    stream_window,
     streaming_commands,
 )
 
@@ -107,3 +108,29 @@ def test_a_replaced_pod_starts_a_new_timeline() -> None:
     timeline.observe([pod("mysql-1", "new", "2026-01-01T10:00:00Z", None)])
     assert timeline.created["mysql-1"] == parse_time("2026-01-01T10:00:00Z")
     assert "mysql-1" not in timeline.ready
+
+
+def stamped(log: str, start_second: int = 30) -> str:
+    """The log as `kubectl logs --timestamps` gives it: a line every 0.25 s."""
+    lines = []
+    for index, line in enumerate(log.splitlines()):
+        at = start_second * 4 + index
+        lines.append(f"2026-11-25T16:55:{at // 4:02d}.{(at % 4) * 25:02d}0000123Z {line}")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_stream_window_runs_from_the_stream_to_the_prepare() -> None:
+    start, end = stream_window(stamped(CLONED)) or (None, None)
+    assert start == parse_time("2026-11-25T16:55:31.250000Z")  # + ncat (line 6)
+    assert end == parse_time("2026-11-25T16:55:31.750000Z")  # + xtrabackup --prepare
+
+
+def test_no_window_without_a_complete_stream() -> None:
+    assert stream_window(stamped(SKIPPED)) is None
+    unfinished = "".join(CLONED.splitlines(keepends=True)[:7])  # the stream never ended
+    assert stream_window(stamped(unfinished)) is None
+
+
+def test_nanosecond_timestamps_parse() -> None:
+    parsed = parse_time("2026-11-25T16:55:30.123456789Z")
+    assert parsed is not None and parsed.microsecond == 123456
