@@ -24,8 +24,6 @@ from mysqlsts.settings import Settings
 from mysqlsts.transformations import LOCAL_PV_LABEL_KEY, LOCAL_PV_LABEL_VALUE
 
 DOCKER_TIMEOUT = 20.0
-# kind keeps this label's nodes tainted when the cluster has workers.
-CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 
 
 def local_pv_node(cluster: str, nodes: list[Obj]) -> str:
@@ -178,30 +176,26 @@ class KindProvider:
             raise EnvironmentProblem(f"kind cluster {self.name} does not answer: {error}") from None
 
     def _load_images(self, nodes: list[Obj], notes: list[str]) -> None:
-        """Load the run's images from the local Docker into the nodes that run pods.
+        """Load the run's images from the local Docker into every node.
 
-        kind keeps the control-plane tainted in a cluster with workers, so only workers
-        get them; and one ``kind load`` for all images saves their shared layers once.
+        One ``kind load`` for all images saves their shared layers once. Every node gets
+        them: the lab's smoke suite places pods on the control plane too.
         """
         images = [image for image in self.images if docker_has_image(image)]
-        workers = [
-            n["metadata"]["name"]
-            for n in nodes
-            if CONTROL_PLANE_LABEL not in (n["metadata"].get("labels") or {})
-        ]
-        if not images or not workers:
+        names = [n["metadata"]["name"] for n in nodes]
+        if not images or not names:
             return
         assert self.kind_bin is not None
         command = [self.kind_bin, "load", "docker-image", "--name", self.name]
         started = time.monotonic()
         try:
-            subprocess.run([*command, "--nodes", ",".join(workers), *images], check=True)
+            subprocess.run([*command, "--nodes", ",".join(names), *images], check=True)
         except subprocess.CalledProcessError:
             raise EnvironmentProblem(
                 f"kind load docker-image {' '.join(images)} failed; kind's output is above"
             ) from None
         notes.append(
-            f"images {', '.join(images)} loaded into {', '.join(workers)} from the local Docker "
+            f"images {', '.join(images)} loaded into {', '.join(names)} from the local Docker "
             f"({time.monotonic() - started:.0f}s)"
         )
 

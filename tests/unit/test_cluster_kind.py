@@ -17,7 +17,7 @@ def node(name: str, **labels: str) -> dict[str, Any]:
     return {"metadata": {"name": name, "labels": labels}}
 
 
-CONTROL_PLANE = node("c-control-plane", **{cluster_kind.CONTROL_PLANE_LABEL: ""})
+CONTROL_PLANE = node("c-control-plane", **{"node-role.kubernetes.io/control-plane": ""})
 WORKER = node("c-worker", **{LOCAL_PV_LABEL_KEY: LOCAL_PV_LABEL_VALUE})
 
 
@@ -30,7 +30,7 @@ def test_a_cluster_without_the_label_is_not_ours() -> None:
         cluster_kind.local_pv_node("c", [CONTROL_PLANE, node("c-worker")])
 
 
-def test_images_go_to_the_workers_in_one_load(
+def test_images_go_to_every_node_in_one_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     commands: list[list[str]] = []
@@ -48,10 +48,12 @@ def test_images_go_to_the_workers_in_one_load(
         [
             Path("/bin/kind"),
             *("load", "docker-image", "--name", provider.name),
-            *("--nodes", "c-worker,c-worker2", "db:1", "backup:1"),
+            *("--nodes", "c-control-plane,c-worker,c-worker2", "db:1", "backup:1"),
         ]
     ]
-    assert notes and notes[0].startswith("images db:1, backup:1 loaded into c-worker, c-worker2")
+    assert notes and notes[0].startswith(
+        "images db:1, backup:1 loaded into c-control-plane, c-worker, c-worker2"
+    )
 
 
 def test_a_failed_load_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
