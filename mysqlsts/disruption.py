@@ -731,7 +731,7 @@ def disturbance(
     Gives the test a scratch table of its own. After, whatever happened: nodes the test
     cordoned are uncordoned, :func:`restore`, the scratch database dropped on the master
     and that drop applied on every replica. That the deployment *starts* as declared is
-    :func:`require_as_declared`'s job, in the suites' fixtures: a test whose
+    :func:`require_as_declared`'s job, in the suite plugin's deployment guard: a test whose
     precondition fails is an error, not a failure of its check.
     """
     with allure.step("create a scratch database on the master"):
@@ -749,8 +749,9 @@ def require_as_declared(kube: Kube, mysql: MySQL, deployment: Deployment) -> Non
     """Before a disturbing test: the deployment is as declared (waits briefly if needed).
 
     No node cordoned, the manifests' replica count, every pod ready, replication running
-    and caught up. Meant for a fixture, so that a deployment left broken by an earlier
-    test makes the next one an error in setup rather than a failed check.
+    and caught up. Run in setup (the plugin's deployment guard), so that a deployment left
+    broken by an earlier test makes the next one an error in setup rather than a failed
+    check.
     """
     left = cordoned(kube)
     assert not left, f"nodes are cordoned before the test: {left}"

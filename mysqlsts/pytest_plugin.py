@@ -33,6 +33,7 @@ from mysqlsts import (
     settings,
 )
 from mysqlsts.deployment import Deployment
+from mysqlsts.disruption import require_as_declared
 from mysqlsts.environment import Run, RunInfo, new_run_id
 from mysqlsts.errors import EXIT_BAD_INPUT, SuiteError
 from mysqlsts.kube import Kube, KubeError
@@ -556,11 +557,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _deployment_guard(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Shared lock for e2e tests that read the deployment, exclusive for those that change it."""
+    """Shared lock for e2e tests that read the deployment, exclusive for those that change it.
+
+    A test that changes it also starts from the deployment as declared, checked once the
+    lock is held: if an earlier test left it broken, this one is an error in setup, not a
+    failure of the check it makes.
+    """
     ctx = context(request.config)
     if ctx is None or not E2E_FIXTURES & set(request.fixturenames):
         yield  # not an e2e test, or no environment (its fixtures say why)
         return
     exclusive = request.node.get_closest_marker(guard.MARKER) is not None
     with guard.deployment_lock(Path(ctx.info.state_dir), exclusive=exclusive, timeout=LOCK_TIMEOUT):
+        if exclusive:
+            require_as_declared(ctx.kube, ctx.mysql, ctx.deployment)
         yield
