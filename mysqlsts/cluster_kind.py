@@ -164,9 +164,8 @@ class KindProvider:
                 f"kind cluster {self.name} created with node image "
                 f"{self.node_image or 'kind default'}"
             )
-        nodes = self._nodes()
-        self._load_images(nodes, notes)
-        pv_node = local_pv_node(self.name, nodes)
+        self._load_images(notes)
+        pv_node = local_pv_node(self.name, self._nodes())
         return ClusterInfo("kind", self.name, self.kubeconfig, pv_node, notes)
 
     def _nodes(self) -> list[Obj]:
@@ -175,27 +174,24 @@ class KindProvider:
         except KubeError as error:
             raise EnvironmentProblem(f"kind cluster {self.name} does not answer: {error}") from None
 
-    def _load_images(self, nodes: list[Obj], notes: list[str]) -> None:
-        """Load the run's images from the local Docker into every node.
-
-        One ``kind load`` for all images saves their shared layers once. Every node gets
-        them: the lab's smoke suite places pods on the control plane too.
-        """
+    def _load_images(self, notes: list[str]) -> None:
+        """Load the run's images from the local Docker into every node, in one ``kind load``
+        (their shared layers are saved once; the lab's smoke places pods on every node)."""
         images = [image for image in self.images if docker_has_image(image)]
-        names = [n["metadata"]["name"] for n in nodes]
-        if not images or not names:
+        if not images:
             return
         assert self.kind_bin is not None
-        command = [self.kind_bin, "load", "docker-image", "--name", self.name]
         started = time.monotonic()
         try:
-            subprocess.run([*command, "--nodes", ",".join(names), *images], check=True)
+            subprocess.run(
+                [self.kind_bin, "load", "docker-image", "--name", self.name, *images], check=True
+            )
         except subprocess.CalledProcessError:
             raise EnvironmentProblem(
                 f"kind load docker-image {' '.join(images)} failed; kind's output is above"
             ) from None
         notes.append(
-            f"images {', '.join(images)} loaded into {', '.join(names)} from the local Docker "
+            f"images {', '.join(images)} loaded into the nodes from the local Docker "
             f"({time.monotonic() - started:.0f}s)"
         )
 
