@@ -145,6 +145,11 @@ def junit_key(node: str) -> tuple[str, str]:
     return ".".join([module, *parts[:-1]]), parts[-1]
 
 
+def _case_key(case: ET.Element) -> tuple[str, str]:
+    """(classname, name) of a JUnit test case, as :func:`junit_key` computes it."""
+    return case.get("classname", ""), case.get("name", "")
+
+
 def outcomes_from_junit(text: str) -> dict[tuple[str, str], str]:
     """(classname, name) -> failed | error | skipped | passed, for every test case."""
     root = ET.fromstring(text)
@@ -160,7 +165,7 @@ def outcomes_from_junit(text: str) -> dict[tuple[str, str], str]:
             outcome = "skipped"
         else:
             outcome = "passed"
-        results[(case.get("classname", ""), case.get("name", ""))] = outcome
+        results[_case_key(case)] = outcome
     return results
 
 
@@ -208,7 +213,7 @@ def failure_messages_from_junit(text: str) -> dict[tuple[str, str], str]:
         failure = case.find("failure")
         if failure is not None:
             first = (failure.get("message") or "").strip().splitlines()
-            messages[(case.get("classname", ""), case.get("name", ""))] = first[0] if first else ""
+            messages[_case_key(case)] = first[0] if first else ""
     return messages
 
 
