@@ -16,6 +16,12 @@ from mysqlsts.waiting import Seen, wait_for
 
 NAMESPACE = "lab-smoke"
 SERVER_PORT = 7000
+# The port-forward check's server holds each connection until the client closes it. The
+# official Python client drops data that arrives just before the remote end closes: on
+# the close frame its port-forward thread closes the local socket without writing what
+# it has buffered (kubernetes/stream/ws_client.py, _proxy). A server that writes and
+# hangs up at once would make that check flaky; MySQL, the suite's own use, never does.
+HELD_PORT = 7001
 GREETING = "hello from the lab"
 POD_TIMEOUT = 180
 
@@ -66,6 +72,22 @@ def workload(lab_cluster) -> Iterator[dict[str, Obj]]:  # type: ignore[no-untype
             f"echo {GREETING}",
         ],
         labels,
+    )
+    server["spec"]["containers"].append(
+        {
+            "name": "held",
+            "image": lab_cluster.toolbox_image,
+            "imagePullPolicy": "Never",
+            "command": [
+                "ncat",
+                "--listen",
+                "--keep-open",
+                f"{HELD_PORT}",
+                "--sh-exec",
+                f"echo {GREETING}; exec cat >/dev/null",
+            ],
+            "ports": [{"containerPort": HELD_PORT}],
+        }
     )
     server["spec"]["hostname"] = "server"
     server["spec"]["subdomain"] = "smoke-headless"
@@ -169,9 +191,9 @@ def test_service_cluster_ip_answers_inside_the_cluster(lab_cluster, workload) ->
 
 
 def test_host_reaches_pod_port_through_api_port_forward(lab_cluster, workload) -> None:  # type: ignore[no-untyped-def]
-    forward = lab_cluster.kube.port_forward(NAMESPACE, "server", SERVER_PORT)
+    forward = lab_cluster.kube.port_forward(NAMESPACE, "server", HELD_PORT)
     try:
-        sock = forward.socket(SERVER_PORT)
+        sock = forward.socket(HELD_PORT)
         sock.settimeout(20)
         received = b""
         while not received.endswith(b"\n"):
