@@ -10,6 +10,8 @@ from __future__ import annotations
 EXIT_BAD_INPUT = 4
 # Not one of pytest's codes (0-5): the cluster or the deployment could not be set up.
 EXIT_SETUP_FAILED = 6
+# The run's reports contain the root password (found by the end-of-run secret scan).
+EXIT_SECRET_FOUND = 7
 
 
 class SuiteError(Exception):

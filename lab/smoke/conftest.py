@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from mysqlsts import settings
-from mysqlsts.cluster_kind import KindProvider
+from mysqlsts.cluster.kind import KindProvider
 from mysqlsts.errors import SuiteError
-from mysqlsts.kube import Kube
+from mysqlsts.k8s.client import Kube
 from mysqlsts.lab import config as lab_config
 
 CLUSTER_NAME = "mysqlsts-lab-smoke"
@@ -40,8 +40,8 @@ def _provider(config: pytest.Config) -> KindProvider:
             {"cluster": "kind", "cluster_name": CLUSTER_NAME, "profile": "offline"}, environ={}
         )
         state = Path(tempfile.mkdtemp(prefix="mysqlsts-lab-smoke-"))
-        images = [lab_config.load().images["toolbox"]]
-        config.stash[_PROVIDER] = KindProvider(chosen, state, images, [SMOKE_PV_PATH])
+        toolbox = lab_config.load().images["toolbox"]
+        config.stash[_PROVIDER] = KindProvider(chosen, state, [toolbox], [SMOKE_PV_PATH], toolbox)
     return config.stash[_PROVIDER]
 
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from mysqlsts import podstate
-from mysqlsts.kube import TRANSIENT, Kube, Obj
+from mysqlsts.k8s.client import TRANSIENT, Kube, Obj
+from mysqlsts.k8s.status import condition
 from mysqlsts.waiting import Seen, wait_for
 
 NAMESPACE = "lab-smoke"
@@ -132,10 +132,7 @@ def _client_run(kube: Kube, command: list[str]) -> str:
 def test_both_nodes_ready(lab_cluster) -> None:  # type: ignore[no-untyped-def]
     def probe() -> Seen[None]:
         nodes = lab_cluster.kube.list_nodes()
-        ready = {
-            n["metadata"]["name"]: (podstate.condition(n, "Ready") or {}).get("status")
-            for n in nodes
-        }
+        ready = {n["metadata"]["name"]: (condition(n, "Ready") or {}).get("status") for n in nodes}
         return Seen(len(nodes) == 2 and all(v == "True" for v in ready.values()), f"{ready}")
 
     wait_for("both nodes Ready", probe, timeout=120, transient=TRANSIENT)

@@ -8,57 +8,96 @@ FailedScheduling event. Uncordoned, the pod starts there again with its data.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
 import allure
 import pytest
 
-from mysqlsts import attach, podstate
-from mysqlsts.deployment import Deployment
-from mysqlsts.disruption import (
-    check_clone_skipped,
-    compare_keys,
-    disturbance,
-    event_rows,
-    events_for,
-    identity,
-    identity_of,
-    wait_replication_running,
-)
-from mysqlsts.kube import TRANSIENT, Kube
-from mysqlsts.mysql import MySQL
+from mysqlsts.checks.clone import check_clone_skipped
+from mysqlsts.checks.disturbance import disturbance
+from mysqlsts.checks.pods import PodIdentity, identity, identity_of
+from mysqlsts.db.mysql import MySQL
+from mysqlsts.k8s.affinity import nodes_admitted
+from mysqlsts.k8s.client import TRANSIENT, Kube
+from mysqlsts.k8s.events import event_rows, pod_events
+from mysqlsts.k8s.status import condition, summarize_pod
+from mysqlsts.manifests.model import Deployment
+from mysqlsts.reporting import attachments
 from mysqlsts.waiting import Seen, wait_for
 
-pytestmark = [pytest.mark.mutates_deployment, allure.suite("failover")]
+pytestmark = pytest.mark.mutates_deployment
 
+Obj = dict[str, Any]
 # What the scheduler says when a pod cannot go to a cordoned node, or to another node
 # because of its PV (the wording of kube-scheduler's NodeUnschedulable and VolumeBinding).
 SCHEDULING_REASONS = ("unschedulable", "node affinity")
 
 
-def node_selected_by(pv: dict, node: dict) -> bool:
-    """Whether a PV's required node affinity (matchExpressions, In/NotIn/Exists) admits ``node``."""
-    labels = (node.get("metadata") or {}).get("labels") or {}
-    terms = (((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required") or {}).get(
-        "nodeSelectorTerms"
-    ) or []
-    if not terms:
-        return True
+@allure.step("PV {old.volume} admits node {old.node} only")
+def pv_admits_only_its_node(kube: Kube, old: PodIdentity) -> None:
+    assert old.volume is not None
+    pv = kube.get_pv(old.volume)
+    assert pv is not None
+    affinity = (pv.get("spec") or {}).get("nodeAffinity")
+    admitted = nodes_admitted(kube.list_nodes(), affinity)
+    attachments.data(f"PV {old.volume} nodeAffinity", affinity)
+    attachments.text("nodes the PV admits", ", ".join(admitted) or "(none)")
+    assert admitted == [old.node], f"PV {old.volume} admits {admitted}, not only {old.node}"
 
-    def matches(expression: dict) -> bool:
-        key, operator = expression.get("key"), expression.get("operator")
-        values = expression.get("values") or []
-        if operator == "In":
-            return labels.get(key) in values
-        if operator == "NotIn":
-            return labels.get(key) not in values
-        if operator == "Exists":
-            return key in labels
-        if operator == "DoesNotExist":
-            return key not in labels
-        return False
 
-    return any(all(matches(e) for e in term.get("matchExpressions") or []) for term in terms)
+@allure.step("the new {old.name} stays Pending with a scheduling reason")
+def stays_pending(kube: Kube, namespace: str, old: PodIdentity, since: datetime) -> Obj:
+    """The scheduler's decision on the new instance: Unschedulable, for its PV's node."""
+
+    def probe() -> Seen[Obj]:
+        pod = kube.get_pod(namespace, old.name)
+        if pod is None or pod["metadata"]["uid"] == old.uid:
+            return Seen(False, "old instance still there" if pod else "no pod yet")
+        scheduled = condition(pod, "PodScheduled") or {}
+        decided = scheduled.get("status") == "False" or bool(pod["spec"].get("nodeName"))
+        return Seen(decided, summarize_pod(pod), pod)
+
+    pending = wait_for(
+        f"the scheduler's decision on the new {old.name}", probe, timeout=120, transient=TRANSIENT
+    )
+    assert pending is not None
+    scheduled = condition(pending, "PodScheduled") or {}
+    attachments.data("PodScheduled condition", scheduled)
+    assert not pending["spec"].get("nodeName"), (
+        f"{old.name} was scheduled to {pending['spec'].get('nodeName')} while {old.node} "
+        "was cordoned"
+    )
+    message = str(scheduled.get("message") or "")
+    assert scheduled.get("reason") == "Unschedulable", scheduled
+    assert any(reason in message.lower() for reason in SCHEDULING_REASONS), (
+        f"the scheduling message names neither cause {SCHEDULING_REASONS}: {message}"
+    )
+    events = pod_events(kube.events(namespace), old.name, since)
+    failed = [e for e in events if e.get("reason") == "FailedScheduling"]
+    attachments.table(f"FailedScheduling events of {old.name}", event_rows(failed))
+    assert failed, f"no FailedScheduling event for {old.name}"
+    return pending
+
+
+@allure.step("{old.name} is still Pending after the writes")
+def still_pending(kube: Kube, namespace: str, old: PodIdentity, pending: Obj) -> None:
+    still = kube.get_pod(namespace, old.name)
+    assert still is not None and still["metadata"]["uid"] == pending["metadata"]["uid"]
+    attachments.text("before uncordoning", summarize_pod(still))
+    assert (still.get("status") or {}).get("phase") == "Pending"
+    assert not still["spec"].get("nodeName")
+
+
+@allure.step("{old.name} starts on {old.node} with its claim and data")
+def returns_in_place(kube: Kube, mysql: MySQL, deployment: Deployment, old: PodIdentity) -> None:
+    returned = kube.wait_pod_ready(deployment.namespace, old.name)
+    new = identity_of(kube, deployment, returned)
+    attachments.table(f"{old.name} before and after", [old.row("before"), new.row("after")])
+    assert new.same_place(old), f"{old.name} came back elsewhere: {old} -> {new}"
+    check_clone_skipped(kube, deployment, old.name)
+    mysql.wait_replication_running(old.name)
+    mysql.wait_replica_caught_up(old.name)
 
 
 @allure.title("With its PV's node cordoned, a deleted pod stays Pending; uncordoned, it returns")
@@ -74,82 +113,19 @@ def test_deleted_pod_stays_pending_while_its_pv_node_is_cordoned_then_returns_wi
     the same claim and PV, find its datadir there (no clone), hold its rows and catch up
     on writes made while it was pending.
     """
-    ns = deployment.namespace
     replica = deployment.replica_pods()[-1]
     with disturbance(kube, mysql, deployment, "cordon") as disturbed:
-        scratch = disturbed.scratch
-        before = scratch.write("before cordon")
+        before = disturbed.scratch.write("before cordon")
         mysql.wait_replica_caught_up(replica)
         old = identity(kube, deployment, replica)
         assert old.node and old.volume, f"{replica} has no node or PV: {old}"
-
-        with allure.step(f"PV {old.volume} admits node {old.node} only"):
-            pv = kube.get_pv(old.volume)
-            assert pv is not None
-            nodes = kube.list_nodes()
-            admitted = [n["metadata"]["name"] for n in nodes if node_selected_by(pv, n)]
-            attach.data(f"PV {old.volume} nodeAffinity", (pv.get("spec") or {}).get("nodeAffinity"))
-            attach.text("nodes the PV admits", ", ".join(admitted) or "(none)")
-            assert admitted == [old.node], f"PV {old.volume} admits {admitted}, not only {old.node}"
-
+        pv_admits_only_its_node(kube, old)
         with allure.step(f"cordon {old.node} and delete {replica}"):
-            since = datetime.now(UTC)
-            disturbed.cordon(old.node)
-            kube.delete_pod(ns, replica)
-
-        with allure.step(f"the new {replica} stays Pending with a scheduling reason"):
-
-            def probe() -> Seen[dict]:
-                pod = kube.get_pod(ns, replica)
-                if pod is None or pod["metadata"]["uid"] == old.uid:
-                    return Seen(False, "old instance still there" if pod else "no pod yet")
-                scheduled = podstate.condition(pod, "PodScheduled") or {}
-                decided = scheduled.get("status") == "False" or bool(pod["spec"].get("nodeName"))
-                return Seen(decided, podstate.summarize_pod(pod), pod)
-
-            pending = wait_for(
-                f"the scheduler's decision on the new {replica}",
-                probe,
-                timeout=120,
-                transient=TRANSIENT,
-            )
-            assert pending is not None
-            scheduled = podstate.condition(pending, "PodScheduled") or {}
-            attach.data("PodScheduled condition", scheduled)
-            assert not pending["spec"].get("nodeName"), (
-                f"{replica} was scheduled to {pending['spec'].get('nodeName')} while {old.node} "
-                "was cordoned"
-            )
-            message = str(scheduled.get("message") or "")
-            assert scheduled.get("reason") == "Unschedulable", scheduled
-            assert any(reason in message.lower() for reason in SCHEDULING_REASONS), (
-                f"the scheduling message names neither cause {SCHEDULING_REASONS}: {message}"
-            )
-            failed = [
-                e
-                for e in events_for(kube, ns, replica, since)
-                if e.get("reason") == "FailedScheduling"
-            ]
-            attach.table(f"FailedScheduling events of {replica}", event_rows(failed))
-            assert failed, f"no FailedScheduling event for {replica}"
-
-        meanwhile = scratch.write("while pending")
-
-        with allure.step(f"{replica} is still Pending after the writes; uncordon {old.node}"):
-            still = kube.get_pod(ns, replica)
-            assert still is not None and still["metadata"]["uid"] == pending["metadata"]["uid"]
-            attach.text("before uncordoning", podstate.summarize_pod(still))
-            assert (still.get("status") or {}).get("phase") == "Pending"
-            assert not still["spec"].get("nodeName")
-            disturbed.uncordon(old.node)
-
-        with allure.step(f"{replica} starts on {old.node} with its claim and data"):
-            returned = kube.wait_pod_ready(ns, replica)
-            new = identity_of(kube, deployment, returned)
-            attach.table(f"{replica} before and after", [old.row("before"), new.row("after")])
-            assert new.same_place(old), f"{replica} came back elsewhere: {old} -> {new}"
-            check_clone_skipped(kube, deployment, replica)
-            wait_replication_running(mysql, replica)
-            mysql.wait_replica_caught_up(replica)
-            comparison = compare_keys([*before, *meanwhile], scratch.keys(replica))
-            assert comparison.identical, f"{replica} after uncordoning: {comparison}"
+            since = disturbed.cordon(old.node)
+            kube.delete_pod(deployment.namespace, replica)
+        pending = stays_pending(kube, deployment.namespace, old, since)
+        meanwhile = disturbed.scratch.write("while pending")
+        still_pending(kube, deployment.namespace, old, pending)
+        disturbed.uncordon(old.node)
+        returns_in_place(kube, mysql, deployment, old)
+        disturbed.scratch.assert_identical(replica, [*before, *meanwhile], "after uncordoning")

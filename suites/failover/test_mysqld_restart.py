@@ -17,74 +17,45 @@ still works, but ``mysqladmin ping`` (which uses the socket) fails with a client
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import allure
 import pytest
 
-from mysqlsts import attach, podstate
-from mysqlsts.deployment import Deployment
-from mysqlsts.disruption import (
-    MYSQL_TRANSIENT,
-    compare_keys,
-    container_status,
-    disturbance,
-    event_rows,
-    events_for,
+from mysqlsts.checks.disturbance import disturbance
+from mysqlsts.checks.pods import (
+    PodIdentity,
+    container_exec,
     identity,
     identity_of,
-    mysql_container_spec,
-    wait_replication_running,
+    wait_mysql_restarted,
 )
-from mysqlsts.kube import TRANSIENT, Kube, KubeError
-from mysqlsts.mysql import MySQL
+from mysqlsts.checks.scratch import ScratchTable, compare_keys
+from mysqlsts.db.mysql import MYSQL_TRANSIENT, MySQL
+from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.events import event_rows, pod_events
+from mysqlsts.k8s.status import container_status
+from mysqlsts.manifests.model import Deployment
+from mysqlsts.reporting import attachments
 from mysqlsts.waiting import Seen, wait_for
 
-pytestmark = [pytest.mark.mutates_deployment, allure.suite("failover")]
+pytestmark = pytest.mark.mutates_deployment
 
 
-def wait_mysql_restarted(
-    kube: Kube, deployment: Deployment, pod: str, uid: str, restarts: int, *, timeout: float
-) -> dict:
-    """Wait until ``pod`` (same instance) has restarted its mysql container and is ready."""
-
-    def probe() -> Seen[dict]:
-        current = kube.get_pod(deployment.namespace, pod)
-        if current is None:
-            return Seen(False, f"pod {pod} does not exist")
-        if current["metadata"]["uid"] != uid:
-            raise AssertionError(
-                f"pod {pod} was replaced (uid {uid} -> {current['metadata']['uid']}) "
-                "instead of restarting its container"
-            )
-        status = container_status(current, deployment.mysql_container)
-        count = int(status.get("restartCount") or 0)
-        done = count > restarts and podstate.is_pod_ready(current)
-        return Seen(
-            done, f"restarts {restarts} -> {count}; {podstate.summarize_pod(current)}", current
-        )
-
-    found = wait_for(
-        f"the {deployment.mysql_container} container of {pod} to restart and be ready",
-        probe,
-        timeout=timeout,
-        interval=2,
-        transient=TRANSIENT,
+@allure.step("{old.name} restarts its container in place")
+def restarted_in_place(
+    kube: Kube, deployment: Deployment, old: PodIdentity, *, timeout: float
+) -> None:
+    pod = wait_mysql_restarted(kube, deployment, old, timeout=timeout)
+    new = identity_of(kube, deployment, pod)
+    attachments.table(f"{old.name} before and after", [old.row("before"), new.row("after")])
+    attachments.data(
+        "previous container state",
+        container_status(pod, deployment.mysql_container).get("lastState"),
     )
-    assert found is not None
-    return found
-
-
-def container_exec(kube: Kube, deployment: Deployment, pod: str, script: str) -> str:
-    """Run ``script`` with sh in the mysql container (a stream cut by its end is fine)."""
-    try:
-        result = kube.exec(
-            deployment.namespace, pod, deployment.mysql_container, ["sh", "-c", script]
-        )
-    except KubeError as error:
-        return f"exec ended without a status (the container stopped?): {error}"
-    result.check(script)
-    return (result.stdout + result.stderr).strip() or "(no output)"
+    assert new.same_place(old) and new.uid == old.uid
 
 
 @allure.title("Killing mysqld restarts its container in place; data and replication intact")
@@ -103,28 +74,89 @@ def test_killed_mysqld_is_restarted_in_place_with_data_intact(
         before = scratch.write("before kill")
         mysql.wait_replica_caught_up(replica)
         old = identity(kube, deployment, replica)
-
         with allure.step(f"kill mysqld (PID 1) in {replica}/{deployment.mysql_container}"):
-            attach.text("kill 1", container_exec(kube, deployment, replica, "kill 1"))
-
-        with allure.step(f"{replica} restarts its container in place"):
-            pod = wait_mysql_restarted(
-                kube, deployment, replica, old.uid, old.mysql_restarts, timeout=180
-            )
-            new = identity_of(kube, deployment, pod)
-            attach.table(f"{replica} before and after", [old.row("before"), new.row("after")])
-            attach.data(
-                "previous container state",
-                container_status(pod, deployment.mysql_container).get("lastState"),
-            )
-            assert new.same_place(old) and new.uid == old.uid
-
+            attachments.text("kill 1", container_exec(kube, deployment, replica, "kill 1"))
+        restarted_in_place(kube, deployment, old, timeout=180)
         with allure.step(f"{replica} keeps its rows and replicates again"):
-            wait_replication_running(mysql, replica)
+            mysql.wait_replication_running(replica)
             after = scratch.write("after restart")
             mysql.wait_replica_caught_up(replica)
-            comparison = compare_keys([*before, *after], scratch.keys(replica))
-            assert comparison.identical, f"{replica} after the restart: {comparison}"
+            scratch.assert_identical(replica, [*before, *after], "after the restart")
+
+
+def liveness_bound(deployment: Deployment) -> int:
+    """Seconds within which the liveness probe must have restarted the container: twice
+    period x failureThreshold + timeout (the kubelet's own slack), plus a margin."""
+    probe = deployment.mysql_container_spec.get("livenessProbe") or {}
+    attachments.data("livenessProbe of the manifests", probe or None)
+    period = int(probe.get("periodSeconds") or 10)
+    failures = int(probe.get("failureThreshold") or 3)
+    timeout = int(probe.get("timeoutSeconds") or 1)
+    return 2 * (period * failures + timeout) + 60
+
+
+@contextmanager
+def socket_removed(
+    kube: Kube, mysql: MySQL, deployment: Deployment, old: PodIdentity
+) -> Iterator[None]:
+    """mysqld's socket file removed in ``old``'s pod: alive, but ``mysqladmin ping`` fails.
+
+    Undone whatever happens: if the kubelet did not restart the container by the end,
+    mysqld is stopped here so that the container restarts (and gets its socket back).
+    """
+    socket = str(mysql.query(old.name, "SELECT @@socket AS s")[0]["s"])
+    try:
+        with allure.step(f"remove {socket} in {old.name}/{deployment.mysql_container}"):
+            attachments.text(
+                "remove the socket",
+                container_exec(
+                    kube, deployment, old.name, f"rm -f {socket} && ls -la {socket}* || true"
+                ),
+            )
+            with mysql.connect(old.name, timeout=30):
+                pass  # mysqld still answers over TCP: it is alive, only unreachable locally
+        yield
+    finally:
+        current = kube.get_pod(deployment.namespace, old.name) or {}
+        restarts = int(
+            container_status(current, deployment.mysql_container).get("restartCount") or 0
+        )
+        if restarts <= old.mysql_restarts:
+            # Without a working liveness probe the container would stay unready.
+            container_exec(kube, deployment, old.name, "kill 1")
+            wait_mysql_restarted(kube, deployment, old, timeout=180)
+
+
+@allure.step("an event says {pod}'s container was killed for failing its liveness probe")
+def killed_for_liveness(kube: Kube, namespace: str, pod: str, since: datetime) -> None:
+    events = pod_events(kube.events(namespace), pod, since)
+    attachments.table(f"events of {pod} since the socket was removed", event_rows(events))
+    killed = [
+        e
+        for e in events
+        if e.get("reason") == "Killing" and "liveness" in (e.get("message") or "").lower()
+    ]
+    assert killed, f"no event says {pod}'s container was killed for failing its liveness probe"
+
+
+@allure.step("{master} keeps its rows; replicas reconnect and apply later writes")
+def master_and_replicas_hold(
+    mysql: MySQL, deployment: Deployment, scratch: ScratchTable, before: list[int], master: str
+) -> None:
+    found = wait_for(
+        f"{master} to answer queries",
+        lambda: Seen(True, "answered", scratch.keys(master)),
+        timeout=60,
+        interval=2,
+        transient=MYSQL_TRANSIENT,
+    )
+    comparison = compare_keys(before, found or [])
+    assert comparison.identical, f"{master} after the restart: {comparison}"
+    after = scratch.write("after restart")
+    for replica in deployment.replica_pods():
+        mysql.wait_replication_running(replica)
+        mysql.wait_replica_caught_up(replica)
+        scratch.assert_identical(replica, [*before, *after], "after the master's restart")
 
 
 @allure.title("The liveness probe restarts a mysqld that stops answering; data intact")
@@ -138,72 +170,15 @@ def test_liveness_probe_restarts_mysqld_that_stops_answering(
     ``Killing`` event saying so) and restart it in the same pod; the master must then hold
     every row it had, and the replicas must reconnect and apply later writes.
     """
-    ns, master = deployment.namespace, deployment.master_pod
-    probe_spec = mysql_container_spec(deployment).get("livenessProbe") or {}
-    attach.data("livenessProbe of the manifests", probe_spec or None)
-    period = int(probe_spec.get("periodSeconds") or 10)
-    failures = int(probe_spec.get("failureThreshold") or 3)
-    probe_timeout = int(probe_spec.get("timeoutSeconds") or 1)
-    bound = 2 * (period * failures + probe_timeout) + 60
+    master = deployment.master_pod
+    bound = liveness_bound(deployment)
     with disturbance(kube, mysql, deployment, "liveness") as disturbed:
-        scratch = disturbed.scratch
-        before = scratch.write("before")
+        before = disturbed.scratch.write("before")
         mysql.wait_replicas_caught_up()
         old = identity(kube, deployment, master)
-        socket = str(mysql.query(master, "SELECT @@socket AS s")[0]["s"])
         since = datetime.now(UTC)
-        restarted = False
-        try:
-            with allure.step(f"remove {socket} in {master}/{deployment.mysql_container}"):
-                attach.text(
-                    "remove the socket",
-                    container_exec(
-                        kube, deployment, master, f"rm -f {socket} && ls -la {socket}* || true"
-                    ),
-                )
-                with mysql.connect(master, timeout=30):
-                    pass  # mysqld still answers over TCP: it is alive, only unreachable locally
-
+        with socket_removed(kube, mysql, deployment, old):
             with allure.step(f"the kubelet restarts {master}'s container within {bound}s"):
-                pod = wait_mysql_restarted(
-                    kube, deployment, master, old.uid, old.mysql_restarts, timeout=bound
-                )
-                restarted = True
-                events = events_for(kube, ns, master, since)
-                attach.table(f"events of {master} since the socket was removed", event_rows(events))
-                killed = [
-                    e
-                    for e in events
-                    if e.get("reason") == "Killing"
-                    and "liveness" in (e.get("message") or "").lower()
-                ]
-                assert killed, (
-                    f"no event says {master}'s container was killed for failing its liveness probe"
-                )
-                new = identity_of(kube, deployment, pod)
-                attach.table(f"{master} before and after", [old.row("before"), new.row("after")])
-                assert new.same_place(old) and new.uid == old.uid
-        finally:
-            if not restarted:
-                # Without a working liveness probe the container would stay unready.
-                container_exec(kube, deployment, master, "kill 1")
-                wait_mysql_restarted(
-                    kube, deployment, master, old.uid, old.mysql_restarts, timeout=180
-                )
-
-        with allure.step(f"{master} keeps its rows; replicas reconnect and apply later writes"):
-            found = wait_for(
-                f"{master} to answer queries",
-                lambda: Seen(True, "answered", scratch.keys(master)),
-                timeout=60,
-                interval=2,
-                transient=MYSQL_TRANSIENT,
-            )
-            comparison = compare_keys(before, found or [])
-            assert comparison.identical, f"{master} after the restart: {comparison}"
-            after = scratch.write("after restart")
-            for replica in deployment.replica_pods():
-                wait_replication_running(mysql, replica)
-                mysql.wait_replica_caught_up(replica)
-                comparison = compare_keys([*before, *after], scratch.keys(replica))
-                assert comparison.identical, f"{replica} after the master's restart: {comparison}"
+                restarted_in_place(kube, deployment, old, timeout=bound)
+            killed_for_liveness(kube, deployment.namespace, master, since)
+        master_and_replicas_hold(mysql, deployment, disturbed.scratch, before, master)

@@ -9,30 +9,54 @@ article promotes a replica: while the master is away, the replicas stay read-onl
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import allure
 import pymysql
 import pytest
 
-from mysqlsts import attach, podstate
-from mysqlsts.deployment import Deployment
-from mysqlsts.disruption import (
-    READ_ONLY_ERROR,
-    BackgroundWriter,
-    check_clone_skipped,
-    compare_keys,
-    describe_error,
-    disturbance,
-    identity,
-    identity_of,
-    wait_pod_instance_gone,
-    wait_replication_running,
-    writer_mysql,
-)
-from mysqlsts.environment import RunInfo
-from mysqlsts.kube import Kube
-from mysqlsts.mysql import MySQL
+from mysqlsts.checks.clone import check_clone_skipped
+from mysqlsts.checks.disturbance import disturbance
+from mysqlsts.checks.ledger import background_writer, master_holds_every_acknowledged_write
+from mysqlsts.checks.pods import PodIdentity, identity, identity_of
+from mysqlsts.checks.scratch import ScratchTable, compare_keys
+from mysqlsts.db.mysql import READ_ONLY_ERROR, MySQL, describe_error
+from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.status import summarize_pod
+from mysqlsts.manifests.model import Deployment
+from mysqlsts.reporting import attachments
+from mysqlsts.run.environment import RunInfo
 
-pytestmark = [pytest.mark.mutates_deployment, allure.suite("failover")]
+pytestmark = pytest.mark.mutates_deployment
+
+
+@allure.step("{old.name} returns in the same place")
+def returns_in_place(kube: Kube, deployment: Deployment, old: PodIdentity) -> None:
+    returned = kube.wait_pod_replaced(deployment.namespace, old.name, old.uid)
+    new = identity_of(kube, deployment, returned)
+    attachments.table(f"{old.name} before and after", [old.row("before"), new.row("after")])
+    assert new.same_place(old), f"{old.name} came back elsewhere: {old} -> {new}"
+
+
+@allure.step("stop {replica}'s IO thread, write rows it must miss, delete it")
+def delete_after_missing_rows(
+    kube: Kube, mysql: MySQL, scratch: ScratchTable, namespace: str, replica: str
+) -> list[int]:
+    """Rows written while the replica's IO thread is stopped, which it provably lacks."""
+    mysql.query(replica, "STOP SLAVE IO_THREAD")
+    try:
+        missed = scratch.write("missed by a stopped IO thread")
+        held = scratch.keys(replica)
+        attachments.text(f"keys on {replica} before its deletion", " ".join(map(str, held)))
+    finally:
+        # Deleted whatever happened: the new instance starts its replication again,
+        # so a failure here does not leave the IO thread stopped.
+        kube.delete_pod(namespace, replica)
+    received = sorted(set(missed) & set(held))
+    assert not received, (
+        f"{replica} received rows written after its IO thread was stopped: {received}"
+    )
+    return missed
 
 
 @allure.title("A deleted replica returns with its name, claim, PV, node and data, and catches up")
@@ -51,52 +75,82 @@ def test_deleted_replica_returns_with_its_claim_and_data_and_catches_up(
     replica's IO thread and writes rows it provably has not received; deleting the pod
     must then bring it back with replication started by the server itself.
     """
-    ns = deployment.namespace
-    replica = deployment.replica_pods()[-1]
+    ns, replica = deployment.namespace, deployment.replica_pods()[-1]
     with disturbance(kube, mysql, deployment, "replica_delete") as disturbed:
         scratch = disturbed.scratch
         before = scratch.write("before delete")
         mysql.wait_replica_caught_up(replica)
         old = identity(kube, deployment, replica)
-
-        with allure.step(f"stop {replica}'s IO thread, write rows it must miss, delete it"):
-            mysql.query(replica, "STOP SLAVE IO_THREAD")
-            try:
-                missed = scratch.write("missed by a stopped IO thread")
-                held = scratch.keys(replica)
-                attach.text(f"keys on {replica} before its deletion", " ".join(map(str, held)))
-            finally:
-                # Deleted whatever happened: the new instance starts its replication again,
-                # so a failure here does not leave the IO thread stopped.
-                kube.delete_pod(ns, replica)
-            received = sorted(set(missed) & set(held))
-            assert not received, (
-                f"{replica} received rows written after its IO thread was stopped: {received}"
-            )
-
+        missed = delete_after_missing_rows(kube, mysql, scratch, ns, replica)
         with allure.step(f"write while {replica} is away"):
-            wait_pod_instance_gone(kube, ns, replica, old.uid)
+            kube.wait_pod_instance_gone(ns, replica, old.uid)
             away = scratch.write("while away or starting")
             current = kube.get_pod(ns, replica)
-            state = podstate.summarize_pod(current) if current else "absent"
-            attach.text("replica state right after those writes", state)
-
-        with allure.step(f"{replica} returns in the same place"):
-            returned = kube.wait_pod_replaced(ns, replica, old.uid)
-            new = identity_of(kube, deployment, returned)
-            attach.table(f"{replica} before and after", [old.row("before"), new.row("after")])
-            assert new.same_place(old), f"{replica} came back elsewhere: {old} -> {new}"
-            check_clone_skipped(kube, deployment, replica)
-
+            attachments.text(
+                "replica state right after those writes",
+                summarize_pod(current) if current else "absent",
+            )
+        returns_in_place(kube, deployment, old)
+        check_clone_skipped(kube, deployment, replica)
         with allure.step(f"{replica} resumes replication and has every row"):
-            wait_replication_running(mysql, replica)
+            mysql.wait_replication_running(replica)
             mysql.wait_replica_caught_up(replica)
             after = scratch.write("after return")
             mysql.wait_replica_caught_up(replica)
-            found = scratch.keys(replica)
-            attach.text(f"keys on {replica}", " ".join(map(str, found)))
-            comparison = compare_keys([*before, *missed, *away, *after], found)
-            assert comparison.identical, f"{replica} after its return: {comparison}"
+            scratch.assert_identical(replica, [*before, *missed, *away, *after], "after its return")
+
+
+@allure.step("while the master is away, replicas refuse writes")
+def replicas_refuse_writes(
+    kube: Kube, mysql: MySQL, deployment: Deployment, scratch: ScratchTable
+) -> None:
+    refused: list[dict[str, str]] = []
+    for replica in deployment.replica_pods():
+        key = scratch.reserve(1)[0]
+        try:
+            mysql.query(replica, scratch.insert_sql(), (key, "on a replica"))
+        except pymysql.err.MySQLError as error:
+            refused.append({"pod": replica, "key": str(key), "error": describe_error(error)})
+        else:
+            refused.append({"pod": replica, "key": str(key), "error": "ACCEPTED"})
+    attachments.table("writes attempted on replicas while the master was away", refused)
+    current = kube.get_pod(deployment.namespace, deployment.master_pod)
+    attachments.text(
+        "master while the replicas were probed", summarize_pod(current) if current else "absent"
+    )
+    for row in refused:
+        assert row["error"].startswith(f"error {READ_ONLY_ERROR}:"), (
+            f"{row['pod']} did not refuse a write while the master was away: {row['error']}"
+        )
+
+
+@allure.step("{master} holds the writes acknowledged before the deletion")
+def holds_acknowledged_before(scratch: ScratchTable, master: str, acknowledged: list[int]) -> None:
+    lost = sorted(set(acknowledged) - set(scratch.keys(master)))
+    attachments.text(
+        "acknowledged before the deletion",
+        f"{len(acknowledged)} writes, {len(lost)} missing on {master} after its return",
+    )
+    assert not lost, f"writes acknowledged before the deletion are lost: {lost[:20]}"
+
+
+def master_deleted_under_writes(
+    kube: Kube, mysql: MySQL, deployment: Deployment, scratch: ScratchTable, kubeconfig: Path
+) -> list[int]:
+    """Delete the master while a writer writes; returns the master's keys afterwards."""
+    master, old = deployment.master_pod, identity(kube, deployment, deployment.master_pod)
+    with background_writer(scratch, kubeconfig) as writer:
+        writer.wait_acknowledged(50)
+        with allure.step(f"delete pod {master} while the writer writes"):
+            kube.delete_pod(deployment.namespace, master)
+            acknowledged_before = writer.acknowledged
+            kube.wait_pod_instance_gone(deployment.namespace, master, old.uid)
+        replicas_refuse_writes(kube, mysql, deployment, scratch)
+        returns_in_place(kube, deployment, old)
+        holds_acknowledged_before(scratch, master, acknowledged_before)
+        with allure.step("the writer's writes succeed again"):
+            writer.wait_more(50, timeout=180)
+    return master_holds_every_acknowledged_write(scratch, writer.result)
 
 
 @allure.title("A deleted master returns with every acknowledged write; replicas reconnect")
@@ -111,83 +165,16 @@ def test_deleted_master_returns_with_every_acknowledged_write_and_replicas_recon
     The replicas must reconnect by themselves (the test never touches their replication)
     and end up with exactly the master's rows and none of the refused ones.
     """
-    ns, master = deployment.namespace, deployment.master_pod
-    replicas = deployment.replica_pods()
     with disturbance(kube, mysql, deployment, "master_delete") as disturbed:
         scratch = disturbed.scratch
-        old = identity(kube, deployment, master)
-        writer_db = writer_mysql(mysqlsts_run, deployment)
-        refused: list[dict[str, str]] = []
-        try:
-            with BackgroundWriter(scratch, writer_db) as writer:
-                writer.wait_acknowledged(50)
-                with allure.step(f"delete pod {master} while the writer writes"):
-                    kube.delete_pod(ns, master)
-                    acknowledged_before = writer.acknowledged
-                    wait_pod_instance_gone(kube, ns, master, old.uid)
-
-                with allure.step("while the master is away, replicas refuse writes"):
-                    for replica in replicas:
-                        key = scratch.reserve(1)[0]
-                        try:
-                            mysql.query(replica, scratch.insert_sql(), (key, "on a replica"))
-                        except pymysql.err.MySQLError as error:
-                            refused.append(
-                                {"pod": replica, "key": str(key), "error": describe_error(error)}
-                            )
-                        else:
-                            refused.append({"pod": replica, "key": str(key), "error": "ACCEPTED"})
-                    attach.table("writes attempted on replicas while the master was away", refused)
-                    current = kube.get_pod(ns, master)
-                    attach.text(
-                        "master while the replicas were probed",
-                        podstate.summarize_pod(current) if current else "absent",
-                    )
-                    for row in refused:
-                        assert row["error"].startswith(f"error {READ_ONLY_ERROR}:"), (
-                            f"{row['pod']} did not refuse a write while the master was away: "
-                            f"{row['error']}"
-                        )
-
-                with allure.step(f"{master} returns in the same place"):
-                    returned = kube.wait_pod_replaced(ns, master, old.uid)
-                    new = identity_of(kube, deployment, returned)
-                    attach.table(
-                        f"{master} before and after", [old.row("before"), new.row("after")]
-                    )
-                    assert new.same_place(old), f"{master} came back elsewhere: {old} -> {new}"
-
-                with allure.step(f"{master} holds the writes acknowledged before the deletion"):
-                    returned_keys = set(scratch.keys(master))
-                    lost_before = sorted(set(acknowledged_before) - returned_keys)
-                    attach.text(
-                        "acknowledged before the deletion",
-                        f"{len(acknowledged_before)} writes, {len(lost_before)} missing on "
-                        f"{master} after its return",
-                    )
-                    assert not lost_before, (
-                        f"writes acknowledged before the deletion are lost: {lost_before[:20]}"
-                    )
-
-                with allure.step("the writer's writes succeed again"):
-                    writer.wait_acknowledged(len(writer.acknowledged) + 50, timeout=180)
-            result = writer.stop()
-        finally:
-            writer_db.kube.api_client.close()
-        attach.data("background writer", result.summary())
-
-        with allure.step(f"{master} holds every acknowledged write"):
-            master_keys = scratch.keys(master)
-            on_master = compare_keys(result.acknowledged, master_keys)
-            assert not on_master.missing and not on_master.duplicated, f"master: {on_master}"
-            assert set(on_master.unexpected) <= set(result.uncertain), f"master: {on_master}"
-
-        for replica in replicas:
+        kubeconfig = Path(mysqlsts_run.kubeconfig)
+        master_keys = master_deleted_under_writes(kube, mysql, deployment, scratch, kubeconfig)
+        for replica in deployment.replica_pods():
             with allure.step(
                 f"{replica} reconnected by itself and holds exactly the master's rows"
             ):
-                wait_replication_running(mysql, replica)
+                mysql.wait_replication_running(replica)
                 mysql.wait_replica_caught_up(replica)
                 comparison = compare_keys(master_keys, scratch.keys(replica))
-                attach.text(f"{replica} vs master", str(comparison))
+                attachments.text(f"{replica} vs master", str(comparison))
                 assert comparison.identical, f"{replica} compared with the master: {comparison}"

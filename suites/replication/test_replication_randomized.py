@@ -16,7 +16,6 @@ import datetime
 import json
 import secrets
 from collections import Counter
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -35,11 +34,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from mysqlsts import attach, replication
-from mysqlsts.deployment import Deployment
-from mysqlsts.mysql import MySQL
+from mysqlsts.db.mysql import Connections, MySQL
+from mysqlsts.manifests.model import Deployment
+from mysqlsts.reporting import attachments
 from mysqlsts.settings import Settings
-from mysqlsts.waiting import Seen, wait_for
 
 # How much to generate comes from --random-runs and --random-steps.
 SETTINGS = settings(
@@ -205,29 +203,12 @@ def _short(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} chars)"
 
 
-@dataclass
-class Connections:
-    """One connection per pod, shared by all the runs of a test: opening one costs a
-    port-forward (about a second on a loaded machine) and shrinking makes hundreds of runs.
-    A connection found closed is replaced."""
-
-    mysql: MySQL
-    stack: ExitStack
-    opened: dict[str, pymysql.Connection] = field(default_factory=dict)
-
-    def get(self, pod: str) -> pymysql.Connection:
-        conn = self.opened.get(pod)
-        if conn is None or not conn.open:
-            conn = self.stack.enter_context(self.mysql.connect(pod))
-            self.opened[pod] = conn
-        return conn
-
-
 # -- the machine ---------------------------------------------------------------------------------
 class ReplicationMachine(RuleBasedStateMachine):
     """Writes on the master only; after each step every replica must agree with it."""
 
     deployment: ClassVar[Deployment]
+    mysql: ClassVar[MySQL]
     connections: ClassVar[Connections]
     log: ClassVar[list[dict[str, Any]]] = []
 
@@ -254,38 +235,12 @@ class ReplicationMachine(RuleBasedStateMachine):
         return self.connections.get(pod)
 
     def _catch_up(self) -> None:
-        """Wait until every replica has executed the master's binary log up to now.
-
-        The same judgement as ``MySQL.wait_replica_caught_up`` (``replication.caught_up``),
-        on the machine's open connections: a new connection per poll costs a port-forward
-        (about a second on a loaded machine), many times per run.
-        """
-        with self.master.cursor() as cursor:
-            cursor.execute("SHOW MASTER STATUS")
-            target = replication.master_position(cursor.fetchone())
-        for pod in self.deployment.replica_pods():
-            conn = self._replica(pod)
-
-            def probe(conn: pymysql.Connection = conn, pod: str = pod) -> Seen[None]:
-                with conn.cursor() as cursor:
-                    cursor.execute("SHOW SLAVE STATUS")
-                    progress = replication.replica_progress(cursor.fetchone())
-                # "No" (not "Connecting") with an error: the IO thread gave up for good.
-                if progress and progress.io_running == "No" and progress.last_io_error:
-                    raise replication.ReplicationBroken(
-                        f"{pod}: replica IO thread stopped: {progress.last_io_error}"
-                    )
-                return Seen(
-                    replication.caught_up(target, progress),
-                    f"master at {target}; {pod}: {progress or 'not a replica'}",
-                )
-
-            wait_for(
-                f"replica {pod} to apply the master's binlog up to {target}",
-                probe,
-                timeout=CATCH_UP_TIMEOUT,
-                interval=0.2,
-            )
+        """Wait until every replica has executed the master's binary log up to now, on the
+        machine's open connections (a new connection per poll costs a port-forward, about
+        a second on a loaded machine, many times per run)."""
+        self.mysql.wait_replicas_caught_up(
+            timeout=CATCH_UP_TIMEOUT, interval=0.2, via=self.connections
+        )
 
     def _query(self, conn: pymysql.Connection, sql: str) -> list[dict[str, Any]]:
         with conn.cursor() as cursor:
@@ -527,14 +482,15 @@ def test_random_master_writes_read_back_identically_on_every_replica(
         stateful_step_count=mysqlsts_settings.random_steps,
     )
     ReplicationMachine.deployment = deployment
+    ReplicationMachine.mysql = mysql
     ReplicationMachine.log = []
     try:
-        with ExitStack() as stack:
-            ReplicationMachine.connections = Connections(mysql, stack)
+        with mysql.connections() as connections:
+            ReplicationMachine.connections = connections
             run_state_machine_as_test(ReplicationMachine, settings=chosen)
     finally:
         log = ReplicationMachine.log
-        attach.table(
+        attachments.table(
             "runs of the state machine (shrinking runs included)",
             [
                 {
@@ -547,6 +503,6 @@ def test_random_master_writes_read_back_identically_on_every_replica(
                 for run in log
             ],
         )
-        attach.data(
+        attachments.data(
             "final CHECKSUM TABLE of each run, per pod", [r for r in log if "checksums" in r]
         )

@@ -12,12 +12,16 @@ import math
 import shlex
 import time
 from collections import Counter
+from typing import Any
 
-from mysqlsts import attach, incluster, podstate
-from mysqlsts.deployment import Deployment
-from mysqlsts.environment import RunInfo
-from mysqlsts.kube import Kube
-from mysqlsts.mysql import MySQL
+import allure
+
+from mysqlsts.k8s import pods
+from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.status import is_pod_ready
+from mysqlsts.manifests.model import Deployment
+from mysqlsts.reporting import attachments
+from mysqlsts.run.environment import RunInfo
 
 # Connections are made until missing a pod by chance is this unlikely (if the Service
 # picks pods uniformly at random, as kube-proxy's iptables and IPVS modes do).
@@ -35,24 +39,17 @@ def connections_needed(pods: int, miss_probability: float = MISS_PROBABILITY) ->
     return math.ceil(math.log(miss_probability / pods) / math.log(1 - 1 / pods))
 
 
-def test_read_service_spreads_connections_over_every_ready_pod(
-    deployment: Deployment, kube: Kube, mysql: MySQL, mysqlsts_run: RunInfo
-) -> None:
-    """From a client pod in the deployment's namespace, N fresh connections to the read
-    Service each ask ``SELECT @@hostname``: every one is answered, only by ready pods of
-    the StatefulSet, and every ready pod answers at least once (N is chosen so that
-    missing a pod by chance has probability below 1e-6; N and the time are bounded).
-    """
+@allure.step("the read Service's ready endpoints are the StatefulSet's ready pods")
+def ready_pods_behind(kube: Kube, deployment: Deployment, service: str) -> list[str]:
     ns = deployment.namespace
-    service = deployment.read_service
     ready = sorted(
         p["metadata"]["name"]
         for p in kube.list_pods(ns, deployment.label_selector)
-        if podstate.is_pod_ready(p)
+        if is_pod_ready(p)
     )
     assert ready, f"no ready pod of StatefulSet {deployment.statefulset}"
-    endpoints = mysql.service_pods(service)
-    attach.table(
+    endpoints = kube.service_pods(ns, service)
+    attachments.table(
         f"ready pods and the ready endpoints of Service {service}",
         [
             {"pod": p, "ready": p in ready, "endpoint": p in endpoints}
@@ -63,26 +60,30 @@ def test_read_service_spreads_connections_over_every_ready_pod(
         f"Service {service} has ready endpoints {endpoints}, the StatefulSet's ready pods "
         f"are {ready}"
     )
+    return ready
 
-    count = min(connections_needed(len(ready)), MAX_CONNECTIONS)
-    image = incluster.client_image(
-        mysqlsts_run.provider, mysqlsts_run.cluster_name, deployment.mysql_image
+
+def client_pod(deployment: Deployment, run: RunInfo) -> dict[str, Any]:
+    """A MySQL client pod in the namespace; it reads the root password from where the
+    deployment keeps it (never a literal)."""
+    env = pods.env_from_container(
+        deployment.mysql_container_spec, "MYSQL_ROOT_PASSWORD", PASSWORD_ENV
     )
-    sts = deployment.objects_of_kind("StatefulSet")[0]
-    mysql_container = next(
-        c
-        for c in sts["spec"]["template"]["spec"]["containers"]
-        if c["name"] == deployment.mysql_container
-    )
-    # The client reads the root password from where the deployment keeps it.
-    env = incluster.env_from_container(mysql_container, "MYSQL_ROOT_PASSWORD", PASSWORD_ENV)
-    client = incluster.scratch_pod_manifest(
-        f"mysqlsts-read-client-{mysqlsts_run.run_id}",
-        ns,
-        image,
-        run_id=mysqlsts_run.run_id,
+    return pods.short_lived_pod(
+        f"mysqlsts-read-client-{run.run_id}",
+        deployment.namespace,
+        run.client_image,
+        run_id=run.run_id,
+        purpose="read-client",
         env=env,
     )
+
+
+@allure.step("{count} fresh connections to the read Service from inside the cluster")
+def answers_through(
+    kube: Kube, deployment: Deployment, run: RunInfo, service: str, count: int
+) -> Counter[str]:
+    """Which pod answered ``SELECT @@hostname`` for each of ``count`` new connections."""
     query = (
         f"mysql -h {shlex.quote(service)} -P {deployment.mysql_port} "
         f"-u {shlex.quote(deployment.root_user)} --connect-timeout={CONNECT_TIMEOUT_SECONDS} "
@@ -90,23 +91,35 @@ def test_read_service_spreads_connections_over_every_ready_pod(
     )
     script = f'i=0; while [ $i -lt {count} ]; do i=$((i+1)); {query} 2>&1 || echo "FAILED"; done'
     budget = count * (CONNECT_TIMEOUT_SECONDS + 1) + 30
-    with incluster.scratch_pod(kube, client) as pod:
+    with pods.running(kube, client_pod(deployment, run)) as pod:
         started = time.monotonic()
         result = pod.sh(script, timeout=budget).check(f"{count} connections to {service}")
         elapsed = time.monotonic() - started
-    answers = [line.strip() for line in result.stdout.splitlines() if line.strip()]
-    tally = Counter(answers)
-    attach.table(
+    tally = Counter(line.strip() for line in result.stdout.splitlines() if line.strip())
+    attachments.table(
         f"{count} connections to Service {service} from pod {pod.name} on {pod.node} "
-        f"({elapsed:.1f}s, image {image})",
-        [
-            {"answered by": k, "connections": v, "ready pod": k in ready}
-            for k, v in tally.most_common()
-        ],
+        f"({elapsed:.1f}s, image {run.client_image})",
+        [{"answered by": k, "connections": v} for k, v in tally.most_common()],
     )
+    return tally
+
+
+def test_read_service_spreads_connections_over_every_ready_pod(
+    deployment: Deployment, kube: Kube, mysqlsts_run: RunInfo
+) -> None:
+    """From a client pod in the deployment's namespace, N fresh connections to the read
+    Service each ask ``SELECT @@hostname``: every one is answered, only by ready pods of
+    the StatefulSet, and every ready pod answers at least once (N is chosen so that
+    missing a pod by chance has probability below 1e-6; N and the time are bounded).
+    """
+    service = deployment.read_service
+    ready = ready_pods_behind(kube, deployment, service)
+    count = min(connections_needed(len(ready)), MAX_CONNECTIONS)
+    tally = answers_through(kube, deployment, mysqlsts_run, service, count)
     strangers = sorted(k for k in tally if k not in ready)
     assert not strangers, f"answers that are not a ready pod's hostname: {strangers}"
-    assert len(answers) == count, f"{count} connections, {len(answers)} answers: {tally}"
+    answered = sum(tally.values())
+    assert answered == count, f"{count} connections, {answered} answers: {tally}"
     missed = sorted(set(ready) - set(tally))
     assert not missed, (
         f"ready pods never reached through Service {service} in {count} connections: "

@@ -9,26 +9,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from replication_support import (
-    current_user_privileges,
-    global_variable,
-    is_mariadb,
-    master_host_names,
-    replica_status,
-    scratch_database,
-)
+import allure
 
-from mysqlsts import attach
-from mysqlsts.deployment import Deployment
-from mysqlsts.mysql import MySQL
-from mysqlsts.replication import BinlogPosition, master_position
+from mysqlsts.checks.scratch import scratch_database
+from mysqlsts.db.mysql import MySQL
+from mysqlsts.db.replication import BinlogPosition, ReplicaStatus, read_master_position
+from mysqlsts.db.server import current_user_privileges, global_variable, is_mariadb, is_on
+from mysqlsts.manifests.model import Deployment
+from mysqlsts.reporting import attachments
 
 # MariaDB has no super_read_only; its bypass of read_only is this privilege (MySQL: SUPER).
 MARIADB_READ_ONLY_BYPASS = "READ_ONLY ADMIN"
+MASTER_VARIABLES = ("log_bin", "log_bin_basename", "read_only", "super_read_only")
 
 
-def _on(value: str | None) -> bool:
-    return str(value).upper() in {"ON", "1"}
+@allure.step("binary log and read-only settings of the master")
+def master_settings(mysql: MySQL, master: str) -> tuple[dict[str, str | None], BinlogPosition]:
+    """The master's settings, and its binlog position before the write."""
+    with mysql.connect(master) as conn:
+        variables = {name: global_variable(conn, name) for name in MASTER_VARIABLES}
+        attachments.table(
+            f"binary log and read-only settings on {master}",
+            [
+                {"variable": k, "value": "(absent)" if v is None else v}
+                for k, v in variables.items()
+            ],
+        )
+        assert is_on(variables["log_bin"]), f"{master}: log_bin is {variables['log_bin']}"
+        return variables, read_master_position(conn)
+
+
+@allure.step("root creates a table on the master, writes and reads back a row")
+def root_write_on(mysql: MySQL, master: str, database: str) -> tuple[list[Any], BinlogPosition]:
+    """The rows read back after root's write, and the binlog position after it."""
+    with mysql.connect(master, database=database) as conn, conn.cursor() as cursor:
+        cursor.execute("CREATE TABLE written (id INT PRIMARY KEY, note VARCHAR(40))")
+        cursor.execute("INSERT INTO written VALUES (1, 'written by root on the master')")
+        cursor.execute("SELECT id, note FROM written")
+        rows = list(cursor.fetchall())
+        return rows, read_master_position(conn)
 
 
 def test_master_has_the_binary_log_on_and_accepts_root_writes(
@@ -39,43 +58,47 @@ def test_master_has_the_binary_log_on_and_accepts_root_writes(
     moves forward with that write (it is logged, so replicas can receive it).
     """
     master = deployment.master_pod
-    with mysql.connect(master) as conn:
-        variables = {
-            name: global_variable(conn, name)
-            for name in ("log_bin", "log_bin_basename", "read_only", "super_read_only")
-        }
-        with conn.cursor() as cursor:
-            cursor.execute("SHOW MASTER STATUS")
-            before_row = cursor.fetchone()
-    attach.table(
-        f"binary log and read-only settings on {master}",
-        [{"variable": k, "value": "(absent)" if v is None else v} for k, v in variables.items()],
+    variables, before = master_settings(mysql, master)
+    assert not is_on(variables["read_only"]), f"{master}: read_only is ON"
+    assert not is_on(variables["super_read_only"]), f"{master}: super_read_only is ON"
+    with scratch_database(mysql, "sr_master") as database:
+        rows, after = root_write_on(mysql, master, database)
+    attachments.table(
+        f"root's write on {master}",
+        [
+            {"what": "rows read back", "value": rows},
+            {"what": "binlog position before", "value": str(before)},
+            {"what": "binlog position after", "value": str(after)},
+        ],
     )
-    assert _on(variables["log_bin"]), f"{master}: log_bin is {variables['log_bin']}"
-    assert not _on(variables["read_only"]), f"{master}: read_only is ON"
-    assert not _on(variables["super_read_only"]), f"{master}: super_read_only is ON"
-    before = master_position(before_row)
+    assert rows == [{"id": 1, "note": "written by root on the master"}]
+    assert (after.index, after.position) > (before.index, before.position), (
+        f"{master}: the binary log did not move with the write ({before} -> {after})"
+    )
 
-    with scratch_database(mysql, deployment, "sr_master") as database:
-        with mysql.connect(master, database=database) as conn, conn.cursor() as cursor:
-            cursor.execute("CREATE TABLE written (id INT PRIMARY KEY, note VARCHAR(40))")
-            cursor.execute("INSERT INTO written VALUES (1, 'written by root on the master')")
-            cursor.execute("SELECT id, note FROM written")
-            rows = cursor.fetchall()
-            cursor.execute("SHOW MASTER STATUS")
-            after: BinlogPosition = master_position(cursor.fetchone())
-        attach.table(
-            f"root's write on {master}",
-            [
-                {"what": "rows read back", "value": rows},
-                {"what": "binlog position before", "value": str(before)},
-                {"what": "binlog position after", "value": str(after)},
-            ],
-        )
-        assert rows == [{"id": 1, "note": "written by root on the master"}]
-        assert (after.index, after.position) > (before.index, before.position), (
-            f"{master}: the binary log did not move with the write ({before} -> {after})"
-        )
+
+def read_only_state(mysql: MySQL, pod: str) -> dict[str, Any]:
+    """Whether read_only is ON on ``pod`` and binds root, and why."""
+    with mysql.connect(pod) as conn:
+        read_only = global_variable(conn, "read_only")
+        super_read_only = global_variable(conn, "super_read_only")
+        mariadb = is_mariadb(conn)
+        privileges = current_user_privileges(conn)
+    if super_read_only is not None:
+        binds_root, how = is_on(super_read_only), f"super_read_only={super_read_only}"
+    elif mariadb:
+        bypass = MARIADB_READ_ONLY_BYPASS in privileges
+        binds_root = not bypass
+        how = f"MariaDB: root {'holds' if bypass else 'lacks'} {MARIADB_READ_ONLY_BYPASS}"
+    else:
+        binds_root, how = False, "server has no super_read_only variable"
+    return {
+        "pod": pod,
+        "read_only": read_only,
+        "super_read_only": "(absent)" if super_read_only is None else super_read_only,
+        "read-only binds root": binds_root,
+        "because": how,
+    }
 
 
 def test_every_replica_is_super_read_only(deployment: Deployment, mysql: MySQL) -> None:
@@ -84,92 +107,74 @@ def test_every_replica_is_super_read_only(deployment: Deployment, mysql: MySQL) 
     READ_ONLY ADMIN, the privilege that bypasses read_only there (see manifests/README.md).
     Error 1290 on a real write is checked by test_replication_writes.
     """
-    rows: list[dict[str, Any]] = []
-    for pod in deployment.replica_pods():
-        with mysql.connect(pod) as conn:
-            read_only = global_variable(conn, "read_only")
-            super_read_only = global_variable(conn, "super_read_only")
-            mariadb = is_mariadb(conn)
-            privileges = current_user_privileges(conn)
-        if super_read_only is not None:
-            binds_root, how = _on(super_read_only), f"super_read_only={super_read_only}"
-        elif mariadb:
-            bypass = MARIADB_READ_ONLY_BYPASS in privileges
-            binds_root = not bypass
-            how = f"MariaDB: root {'holds' if bypass else 'lacks'} {MARIADB_READ_ONLY_BYPASS}"
-        else:
-            binds_root, how = False, "server has no super_read_only variable"
-        rows.append(
-            {
-                "pod": pod,
-                "read_only": read_only,
-                "super_read_only": "(absent)" if super_read_only is None else super_read_only,
-                "read-only binds root": binds_root,
-                "because": how,
-            }
-        )
-    attach.table("read-only state of every replica", rows)
-    wrong = [r for r in rows if not (_on(r["read_only"]) and r["read-only binds root"])]
+    rows = [read_only_state(mysql, pod) for pod in deployment.replica_pods()]
+    attachments.table("read-only state of every replica", rows)
+    wrong = [r for r in rows if not (is_on(r["read_only"]) and r["read-only binds root"])]
     assert not wrong, f"replicas that are not super-read-only: {wrong}"
+
+
+def thread_problems(
+    pod: str, status: ReplicaStatus, deployment: Deployment, master_id: int
+) -> list[str]:
+    """What is wrong with a replica's threads and its connection to pod 0."""
+    problems = []
+    if not status.running:
+        problems.append(
+            f"{pod}: IO {status.io_running}, SQL {status.sql_running} "
+            f"({status.last_io_error or '-'}; {status.last_sql_error or '-'})"
+        )
+    names = deployment.master_host_names()
+    if status.master_host not in names:
+        problems.append(f"{pod}: Master_Host {status.master_host} is not pod 0 ({names})")
+    if int(status.get("Master_Port") or 0) != deployment.mysql_port:
+        problems.append(f"{pod}: Master_Port {status.get('Master_Port')}")
+    if "Master_Server_Id" in status.row and int(status.get("Master_Server_Id") or 0) != master_id:
+        problems.append(
+            f"{pod}: Master_Server_Id {status.get('Master_Server_Id')}, pod 0 has {master_id}"
+        )
+    return problems
+
+
+def thread_row(pod: str, status: ReplicaStatus) -> dict[str, Any]:
+    columns = ("Slave_IO_Running", "Slave_SQL_Running", "Master_Host", "Master_Port")
+    return {
+        "pod": pod,
+        **{c: status.get(c) for c in (*columns, "Master_Server_Id")},
+        "Last_IO_Error": status.last_io_error or "-",
+        "Last_SQL_Error": status.last_sql_error or "-",
+    }
 
 
 def test_every_replica_runs_both_replication_threads_from_pod_0(
     deployment: Deployment, mysql: MySQL
 ) -> None:
-    """SHOW SLAVE STATUS on every replica: IO and SQL threads running, no replication
+    """The replica status of every replica: IO and SQL threads running, no replication
     error, Master_Host one of pod 0's DNS names, Master_Port the MySQL port, and
     Master_Server_Id the server id of pod 0 (the connection really reaches the master).
     """
     master_id = int(mysql.query(deployment.master_pod, "SELECT @@server_id AS id")[0]["id"])
-    names = master_host_names(deployment)
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
     for pod in deployment.replica_pods():
-        with mysql.connect(pod) as conn:
-            status = replica_status(conn)
+        status = mysql.replica_status(pod)
         if status is None:
-            problems.append(f"{pod}: SHOW SLAVE STATUS is empty (not a replica)")
+            problems.append(f"{pod}: no replica status (not a replica)")
             rows.append({"pod": pod, "Slave_IO_Running": "(not a replica)"})
             continue
-        attach.text(
-            f"SHOW SLAVE STATUS on {pod}", "\n".join(f"{k}: {v}" for k, v in status.items())
-        )
-        row = {
-            "pod": pod,
-            "Slave_IO_Running": status.get("Slave_IO_Running"),
-            "Slave_SQL_Running": status.get("Slave_SQL_Running"),
-            "Master_Host": status.get("Master_Host"),
-            "Master_Port": status.get("Master_Port"),
-            "Master_Server_Id": status.get("Master_Server_Id"),
-            "Last_IO_Error": status.get("Last_IO_Error") or "-",
-            "Last_SQL_Error": status.get("Last_SQL_Error") or "-",
-        }
-        rows.append(row)
-        if row["Slave_IO_Running"] != "Yes" or row["Slave_SQL_Running"] != "Yes":
-            problems.append(
-                f"{pod}: IO {row['Slave_IO_Running']}, SQL {row['Slave_SQL_Running']} "
-                f"({row['Last_IO_Error']}; {row['Last_SQL_Error']})"
-            )
-        if row["Master_Host"] not in names:
-            problems.append(f"{pod}: Master_Host {row['Master_Host']} is not pod 0 ({names})")
-        if int(row["Master_Port"] or 0) != deployment.mysql_port:
-            problems.append(f"{pod}: Master_Port {row['Master_Port']}")
-        if "Master_Server_Id" in status and int(status["Master_Server_Id"] or 0) != master_id:
-            problems.append(
-                f"{pod}: Master_Server_Id {status['Master_Server_Id']}, pod 0 has {master_id}"
-            )
-    attach.table("replication threads of every replica", rows)
+        attachments.text(f"replica status of {pod}", status.text())
+        rows.append(thread_row(pod, status))
+        problems += thread_problems(pod, status, deployment, master_id)
+    attachments.table("replication threads of every replica", rows)
     assert not problems, "\n".join(problems)
 
 
 def test_every_replica_ignores_the_mysql_schema(deployment: Deployment, mysql: MySQL) -> None:
     """``replicate-ignore-db=mysql`` from slave.cnf is in force on every replica:
-    Replicate_Ignore_DB of SHOW SLAVE STATUS lists ``mysql`` (accounts and grants made on
+    Replicate_Ignore_DB of the replica status lists ``mysql`` (accounts and grants made on
     the master stay there)."""
     rows: list[dict[str, Any]] = []
     for pod in deployment.replica_pods():
-        with mysql.connect(pod) as conn:
-            status = replica_status(conn)
+        status = mysql.replica_status(pod)
         if status is None:
             rows.append(
                 {"pod": pod, "Replicate_Ignore_DB": "(not a replica)", "ignores mysql": False}
@@ -184,6 +189,6 @@ def test_every_replica_ignores_the_mysql_schema(deployment: Deployment, mysql: M
                 "ignores mysql": "mysql" in ignored,
             }
         )
-    attach.table("replication filters of every replica", rows)
+    attachments.table("replication filters of every replica", rows)
     wrong = [r for r in rows if not r["ignores mysql"]]
     assert not wrong, f"replicas that do not ignore the mysql schema: {wrong}"

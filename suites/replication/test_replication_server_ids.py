@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mysqlsts import attach
-from mysqlsts.deployment import Deployment
-from mysqlsts.mysql import MySQL
+from mysqlsts.db.mysql import MySQL
+from mysqlsts.manifests.model import Deployment
+from mysqlsts.reporting import attachments
 
 SERVER_ID_OFFSET = 100  # the article's init-mysql script: server-id=$((100 + $ordinal))
 
@@ -29,7 +29,7 @@ def _server_ids(deployment: Deployment, mysql: MySQL) -> list[dict[str, Any]]:
                 "100 + ordinal": SERVER_ID_OFFSET + ordinal,
             }
         )
-    attach.table("server id of every pod", rows)
+    attachments.table("server id of every pod", rows)
     return rows
 
 

@@ -7,20 +7,40 @@ diverge silently, or stop its SQL thread on the next conflicting event.
 
 from __future__ import annotations
 
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from typing import Any
 
+import allure
 import pymysql
-from replication_support import global_variable, replica_status, scratch_database
 
-from mysqlsts import attach
-from mysqlsts.deployment import Deployment
-from mysqlsts.mysql import MySQL
+from mysqlsts.checks.scratch import scratch_database
+from mysqlsts.db.mysql import READ_ONLY_ERROR, MySQL
+from mysqlsts.db.replication import read_own_binlog, read_replica_status
+from mysqlsts.db.server import global_variable, is_on
+from mysqlsts.manifests.model import Deployment
+from mysqlsts.reporting import attachments
 
-ER_OPTION_PREVENTS_STATEMENT = 1290  # "...running with the --(super-)read-only option..."
+STATEMENTS = (
+    "INSERT INTO `{db}`.`t` VALUES (2, 'written on the replica')",
+    "UPDATE `{db}`.`t` SET note = 'changed on the replica' WHERE id = 1",
+    "DELETE FROM `{db}`.`t` WHERE id = 1",
+    "CREATE TABLE `{db}`.`made_on_replica` (id INT)",
+    "CREATE DATABASE `{db}_made_on_replica`",
+)
 
 
-def _snapshot(conn: pymysql.Connection, database: str) -> dict[str, Any]:
+@dataclass
+class Attempts:
+    """What the write attempts on the replicas did."""
+
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def snapshot(conn: pymysql.Connection, database: str) -> dict[str, Any]:
     """What a write could have changed on one server: the table's rows, the database's
     tables, the list of databases and the server's own binary log position."""
     with conn.cursor() as cursor:
@@ -34,14 +54,71 @@ def _snapshot(conn: pymysql.Connection, database: str) -> dict[str, Any]:
         tables = [r["t"] for r in cursor.fetchall()]
         cursor.execute("SHOW DATABASES")
         databases = sorted(next(iter(r.values())) for r in cursor.fetchall())
-        cursor.execute("SHOW MASTER STATUS")
-        own = cursor.fetchone()
     return {
         "rows": rows,
         "tables": tables,
         "databases": databases,
-        "own binlog": f"{own['File']}:{own['Position']}" if own else "(binary log off)",
+        "own binlog": read_own_binlog(conn),
     }
+
+
+@contextmanager
+def replicated_table(mysql: MySQL) -> Iterator[str]:
+    """A database with table ``t`` holding one row from the master, on every replica.
+
+    Made in the test, not in a fixture: a master that does not replicate must fail the
+    check, not error its setup."""
+    with scratch_database(mysql, "sr_ro") as database:
+        master = mysql.deployment.master_pod
+        mysql.query(master, f"CREATE TABLE `{database}`.`t` (id INT PRIMARY KEY, note VARCHAR(40))")
+        mysql.query(master, f"INSERT INTO `{database}`.`t` VALUES (1, 'from the master')")
+        mysql.wait_replicas_caught_up()
+        yield database
+
+
+def attempt_writes(conn: pymysql.Connection, pod: str, database: str, seen: Attempts) -> None:
+    """Each statement of STATEMENTS as root; anything but error 1290 is a problem."""
+    for template in STATEMENTS:
+        sql = template.format(db=database)
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(sql)
+            code, message = None, "succeeded"
+        except pymysql.err.MySQLError as error:
+            code, message = error.args[0], str(error.args[-1])
+        seen.outcomes.append({"pod": pod, "statement": sql, "error": code, "message": message})
+        if code != READ_ONLY_ERROR:
+            outcome = message if code is None else f"error {code}: {message}"
+            seen.problems.append(f"{pod}: {sql!r} -> {outcome}")
+
+
+def compare_snapshots(
+    pod: str, before: dict[str, Any], after: dict[str, Any], logs_replicated: bool, seen: Attempts
+) -> None:
+    for key in before:
+        if key == "own binlog" and logs_replicated:
+            continue  # replicated events may move it too (log_slave_updates)
+        seen.changes.append({"pod": pod, "what": key, "before": before[key], "after": after[key]})
+        if before[key] != after[key]:
+            seen.problems.append(f"{pod}: {key} changed: {before[key]} -> {after[key]}")
+
+
+@allure.step("root writes on {pod}")
+def writes_on_replica(mysql: MySQL, pod: str, database: str, seen: Attempts) -> None:
+    """Every statement refused with 1290, nothing changed, replication still running."""
+    try:
+        with mysql.connect(pod) as conn:
+            logs_replicated = is_on(global_variable(conn, "log_slave_updates"))
+            before = snapshot(conn, database)
+            attempt_writes(conn, pod, database, seen)
+            compare_snapshots(pod, before, snapshot(conn, database), logs_replicated, seen)
+            status = read_replica_status(conn)
+    finally:
+        # Only a replica that let a write through holds this database.
+        with suppress(pymysql.err.MySQLError):
+            mysql.query(pod, f"DROP DATABASE IF EXISTS `{database}_made_on_replica`")
+    if status is None or not status.running:
+        seen.problems.append(f"{pod}: replication not running after the attempts: {status}")
 
 
 def test_root_write_on_every_replica_is_rejected_with_1290_and_changes_nothing(
@@ -51,64 +128,10 @@ def test_root_write_on_every_replica_is_rejected_with_1290_and_changes_nothing(
     each fail with error 1290; afterwards the rows, tables, databases and the replica's
     own binary log position are what they were, and the replica still replicates.
     """
-    statements = (
-        "INSERT INTO `{db}`.`t` VALUES (2, 'written on the replica')",
-        "UPDATE `{db}`.`t` SET note = 'changed on the replica' WHERE id = 1",
-        "DELETE FROM `{db}`.`t` WHERE id = 1",
-        "CREATE TABLE `{db}`.`made_on_replica` (id INT)",
-        "CREATE DATABASE `{db}_made_on_replica`",
-    )
-    with scratch_database(mysql, deployment, "sr_ro") as database:
-        mysql.query(
-            deployment.master_pod,
-            f"CREATE TABLE `{database}`.`t` (id INT PRIMARY KEY, note VARCHAR(40))",
-        )
-        mysql.query(
-            deployment.master_pod, f"INSERT INTO `{database}`.`t` VALUES (1, 'from the master')"
-        )
-        mysql.wait_replicas_caught_up()
-        outcomes: list[dict[str, Any]] = []
-        changes: list[dict[str, Any]] = []
-        problems: list[str] = []
+    seen = Attempts()
+    with replicated_table(mysql) as database:
         for pod in deployment.replica_pods():
-            try:
-                with mysql.connect(pod) as conn:
-                    logs_replicated = str(global_variable(conn, "log_slave_updates")).upper()
-                    before = _snapshot(conn, database)
-                    for template in statements:
-                        sql = template.format(db=database)
-                        try:
-                            with conn.cursor() as cursor:
-                                cursor.execute(sql)
-                            code, message = None, "succeeded"
-                        except pymysql.err.MySQLError as error:
-                            code, message = error.args[0], str(error.args[-1])
-                        outcomes.append(
-                            {"pod": pod, "statement": sql, "error": code, "message": message}
-                        )
-                        if code != ER_OPTION_PREVENTS_STATEMENT:
-                            outcome = message if code is None else f"error {code}: {message}"
-                            problems.append(f"{pod}: {sql!r} -> {outcome}")
-                    after = _snapshot(conn, database)
-                    status = replica_status(conn) or {}
-            finally:
-                # Only a replica that let a write through holds this database.
-                with suppress(pymysql.err.MySQLError):
-                    mysql.query(pod, f"DROP DATABASE IF EXISTS `{database}_made_on_replica`")
-            for key in before:
-                if key == "own binlog" and logs_replicated in ("ON", "1"):
-                    continue  # replicated events may move it too (log_slave_updates)
-                changes.append(
-                    {"pod": pod, "what": key, "before": before[key], "after": after[key]}
-                )
-                if before[key] != after[key]:
-                    problems.append(f"{pod}: {key} changed: {before[key]} -> {after[key]}")
-            if (status.get("Slave_IO_Running"), status.get("Slave_SQL_Running")) != ("Yes", "Yes"):
-                problems.append(
-                    f"{pod}: replication not running after the attempts: "
-                    f"IO {status.get('Slave_IO_Running')}, SQL {status.get('Slave_SQL_Running')}"
-                    f" {status.get('Last_SQL_Error') or ''}"
-                )
-        attach.table("root's writes on the replicas", outcomes)
-        attach.table("replica state before and after the attempts", changes)
-        assert not problems, "\n".join(problems)
+            writes_on_replica(mysql, pod, database, seen)
+    attachments.table("root's writes on the replicas", seen.outcomes)
+    attachments.table("replica state before and after the attempts", seen.changes)
+    assert not seen.problems, "\n".join(seen.problems)

@@ -12,20 +12,66 @@ from __future__ import annotations
 import allure
 import pytest
 
-from mysqlsts import attach
-from mysqlsts.deployment import Deployment
-from mysqlsts.disruption import (
-    check_clone_skipped,
-    compare_keys,
-    disturbance,
-    identity,
-    wait_pod_instance_gone,
-    wait_replication_running,
-)
-from mysqlsts.kube import Kube
-from mysqlsts.mysql import MySQL
+from mysqlsts.checks.clone import check_clone_skipped
+from mysqlsts.checks.disturbance import disturbance
+from mysqlsts.checks.pods import PodIdentity, identity
+from mysqlsts.db.mysql import MySQL
+from mysqlsts.k8s.client import Kube
+from mysqlsts.manifests.model import Deployment
+from mysqlsts.reporting import attachments
 
-pytestmark = [pytest.mark.mutates_deployment, allure.suite("scaling")]
+pytestmark = pytest.mark.mutates_deployment
+
+
+@allure.step("scale {deployment.statefulset} to {replicas} replicas")
+def scale_to(kube: Kube, deployment: Deployment, replicas: int) -> None:
+    kube.scale_statefulset(deployment.namespace, deployment.statefulset, replicas)
+    kube.wait_statefulset_ready(deployment.namespace, deployment.statefulset, replicas=replicas)
+
+
+@allure.step("{removed.name} is gone, the other pods untouched, {removed.claim} kept")
+def only_the_top_pod_left(
+    kube: Kube, deployment: Deployment, kept: list[PodIdentity], removed: PodIdentity
+) -> None:
+    ns = deployment.namespace
+    pods = {p["metadata"]["name"]: p for p in kube.list_pods(ns, deployment.label_selector)}
+    claim = str(removed.claim)
+    pvc = kube.get_pvc(ns, claim)
+    attachments.table(
+        "after scale-in",
+        [
+            *({"pod": n, "uid": p["metadata"]["uid"]} for n, p in pods.items()),
+            {
+                "claim": claim,
+                "uid": pvc and pvc["metadata"]["uid"],
+                "phase": pvc and pvc["status"].get("phase"),
+                "volume": pvc and pvc["spec"].get("volumeName"),
+            },
+        ],
+    )
+    assert removed.name not in pods, f"{removed.name} still exists after scaling in"
+    for survivor in kept:
+        assert survivor.name in pods, f"{survivor.name} was removed instead of {removed.name}"
+        assert pods[survivor.name]["metadata"]["uid"] == survivor.uid, (
+            f"{survivor.name} was replaced while scaling in"
+        )
+    assert pvc is not None, f"claim {claim} was deleted when {removed.name} was scaled in"
+    assert pvc["metadata"]["uid"] == removed.claim_uid, f"{claim} is a new claim"
+    assert pvc["status"].get("phase") == "Bound", pvc["status"]
+    assert pvc["spec"].get("volumeName") == removed.volume, (
+        f"{claim} moved from PV {removed.volume} to {pvc['spec'].get('volumeName')}"
+    )
+
+
+@allure.step("{removed.name} got {removed.claim} back and did not clone")
+def came_back_on_its_claim(kube: Kube, deployment: Deployment, removed: PodIdentity) -> None:
+    back = identity(kube, deployment, removed.name)
+    attachments.table(
+        "pod before scale-in and after scale-out", [removed.row("before"), back.row("after")]
+    )
+    assert back.uid != removed.uid
+    assert back.same_claim(removed), f"{removed.name} came back with another claim or PV"
+    check_clone_skipped(kube, deployment, removed.name)
 
 
 @allure.title("Scaling in keeps the claim; scaling out again reuses it without cloning")
@@ -41,73 +87,23 @@ def test_scale_in_keeps_the_claim_and_scaling_out_again_reuses_it_without_clonin
     scale-in and catch up on those written while it was away.
     """
     assert deployment.replicas >= 2, "scaling in needs at least one replica besides the master"
-    ns, sts = deployment.namespace, deployment.statefulset
     top = deployment.replicas - 1
-    pod_name, claim = deployment.pod_name(top), deployment.pvc_name(top)
     with disturbance(kube, mysql, deployment, "scale_in") as disturbed:
-        scratch = disturbed.scratch
-        before = scratch.write("before scale-in")
+        before = disturbed.scratch.write("before scale-in")
         mysql.wait_replicas_caught_up()
         kept = [identity(kube, deployment, p) for p in deployment.pod_names()]
         removed = kept[top]
-
-        with allure.step(f"scale {sts} in to {top} replicas"):
-            kube.scale_statefulset(ns, sts, top)
-            wait_pod_instance_gone(kube, ns, pod_name, removed.uid)
-            kube.wait_statefulset_ready(ns, sts, replicas=top)
-
-        with allure.step(f"{pod_name} is gone, the other pods untouched, {claim} kept"):
-            pods = {p["metadata"]["name"]: p for p in kube.list_pods(ns, deployment.label_selector)}
-            pvc = kube.get_pvc(ns, claim)
-            attach.table(
-                "after scale-in",
-                [
-                    *({"pod": n, "uid": p["metadata"]["uid"]} for n, p in pods.items()),
-                    {
-                        "claim": claim,
-                        "uid": pvc and pvc["metadata"]["uid"],
-                        "phase": pvc and pvc["status"].get("phase"),
-                        "volume": pvc and pvc["spec"].get("volumeName"),
-                    },
-                ],
+        with allure.step(f"scale {deployment.statefulset} in to {top} replicas"):
+            kube.scale_statefulset(deployment.namespace, deployment.statefulset, top)
+            kube.wait_pod_instance_gone(deployment.namespace, removed.name, removed.uid)
+            kube.wait_statefulset_ready(deployment.namespace, deployment.statefulset, replicas=top)
+        only_the_top_pod_left(kube, deployment, kept[:top], removed)
+        meanwhile = disturbed.scratch.write("while scaled in")
+        scale_to(kube, deployment, deployment.replicas)
+        came_back_on_its_claim(kube, deployment, removed)
+        with allure.step(f"{removed.name} keeps its rows and catches up on the writes it missed"):
+            mysql.wait_replication_running(removed.name)
+            mysql.wait_replica_caught_up(removed.name)
+            disturbed.scratch.assert_identical(
+                removed.name, [*before, *meanwhile], "after scaling out again"
             )
-            assert pod_name not in pods, f"{pod_name} still exists after scaling in"
-            for survivor in kept[:top]:
-                assert survivor.name in pods, f"{survivor.name} was removed instead of {pod_name}"
-                assert pods[survivor.name]["metadata"]["uid"] == survivor.uid, (
-                    f"{survivor.name} was replaced while scaling in"
-                )
-            assert pvc is not None, f"claim {claim} was deleted when {pod_name} was scaled in"
-            assert pvc["metadata"]["uid"] == removed.claim_uid, f"{claim} is a new claim"
-            assert pvc["status"].get("phase") == "Bound", pvc["status"]
-            assert pvc["spec"].get("volumeName") == removed.volume, (
-                f"{claim} moved from PV {removed.volume} to {pvc['spec'].get('volumeName')}"
-            )
-
-        meanwhile = scratch.write("while scaled in")
-
-        with allure.step(f"scale {sts} out to {deployment.replicas} replicas again"):
-            kube.scale_statefulset(ns, sts, deployment.replicas)
-            kube.wait_statefulset_ready(ns, sts, replicas=deployment.replicas)
-
-        with allure.step(f"{pod_name} got {claim} back and did not clone"):
-            back = identity(kube, deployment, pod_name)
-            attach.table(
-                "pod before scale-in and after scale-out",
-                [removed.row("before"), back.row("after")],
-            )
-            assert back.uid != removed.uid
-            assert (back.claim, back.claim_uid, back.volume) == (
-                removed.claim,
-                removed.claim_uid,
-                removed.volume,
-            ), f"{pod_name} came back with another claim or PV"
-            check_clone_skipped(kube, deployment, pod_name)
-
-        with allure.step(f"{pod_name} keeps its rows and catches up on the writes it missed"):
-            wait_replication_running(mysql, pod_name)
-            mysql.wait_replica_caught_up(pod_name)
-            found = scratch.keys(pod_name)
-            attach.text(f"keys on {pod_name}", " ".join(map(str, found)))
-            comparison = compare_keys([*before, *meanwhile], found)
-            assert comparison.identical, f"{pod_name} after scaling out again: {comparison}"

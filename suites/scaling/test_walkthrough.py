@@ -12,16 +12,58 @@ deployment, and scales back at the end (the new pod's claim stays, as StatefulSe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import allure
 import pytest
 
-from mysqlsts.deployment import Deployment
-from mysqlsts.kube import Kube
-from mysqlsts.mysql import MySQL
+from mysqlsts.db.mysql import MySQL
+from mysqlsts.k8s.client import Kube
+from mysqlsts.manifests.model import Deployment
+from mysqlsts.reporting import attachments
 
-pytestmark = [pytest.mark.mutates_deployment, allure.suite("scaling")]
+pytestmark = pytest.mark.mutates_deployment
 
 ARTICLE_VALUE = 123  # what the article inserts into test.counter
+
+
+@allure.step("show slave status on {pod}")
+def show_slave_status(mysql: MySQL, deployment: Deployment, pod: str) -> None:
+    status = mysql.replica_status(pod)
+    assert status is not None, f"{pod} is not a replica: it has no replica status"
+    attachments.text(f"replica status of {pod}", status.text())
+    assert status.io_running == "Yes", status.last_io_error
+    assert status.sql_running == "Yes", status.last_sql_error
+    assert status.master_host.split(".")[0] == deployment.master_pod
+
+
+@contextmanager
+def the_articles_counter(kube: Kube, mysql: MySQL, deployment: Deployment) -> Iterator[None]:
+    """``test.counter`` with the article's row on the master; afterwards the database is
+    dropped and the StatefulSet scaled back to the manifests' replica count."""
+    try:
+        with (
+            allure.step(
+                f"create database test, table counter, insert {ARTICLE_VALUE} on the master"
+            ),
+            mysql.connect(deployment.master_pod) as conn,
+            conn.cursor() as cursor,
+        ):
+            cursor.execute("CREATE DATABASE test")
+            cursor.execute("CREATE TABLE test.counter (c INT)")
+            cursor.execute("INSERT INTO test.counter VALUES (%s)", (ARTICLE_VALUE,))
+        yield
+    finally:
+        kube.scale_statefulset(deployment.namespace, deployment.statefulset, deployment.replicas)
+        kube.wait_statefulset_ready(deployment.namespace, deployment.statefulset)
+        mysql.query(deployment.master_pod, "DROP DATABASE IF EXISTS test")
+
+
+@allure.step("select * from counter on {pod}")
+def counter_on(mysql: MySQL, pod: str) -> None:
+    mysql.wait_replica_caught_up(pod)
+    assert mysql.query(pod, "SELECT * FROM test.counter") == [{"c": ARTICLE_VALUE}]
 
 
 @allure.title(
@@ -29,48 +71,13 @@ ARTICLE_VALUE = 123  # what the article inserts into test.counter
 )
 def test_walkthrough(deployment: Deployment, kube: Kube, mysql: MySQL) -> None:
     first_replica = deployment.pod_name(1)
-    with allure.step(f"show slave status on {first_replica}"):
-        status = mysql.query(first_replica, "SHOW SLAVE STATUS")
-        assert len(status) == 1, f"{first_replica} is not a replica: SHOW SLAVE STATUS is empty"
-        row = status[0]
-        allure.attach(
-            "\n".join(f"{k}: {v}" for k, v in row.items()),
-            name=f"SHOW SLAVE STATUS on {first_replica}",
-            attachment_type=allure.attachment_type.TEXT,
-        )
-        assert row["Slave_IO_Running"] == "Yes", row.get("Last_IO_Error")
-        assert row["Slave_SQL_Running"] == "Yes", row.get("Last_SQL_Error")
-        assert row["Master_Host"].split(".")[0] == deployment.master_pod
-
-    write_step = f"create database test, table counter, insert {ARTICLE_VALUE} on the master"
-    with (
-        allure.step(write_step),
-        mysql.connect(deployment.master_pod) as conn,
-        conn.cursor() as cursor,
-    ):
-        cursor.execute("CREATE DATABASE test")
-        cursor.execute("CREATE TABLE test.counter (c INT)")
-        cursor.execute("INSERT INTO test.counter VALUES (%s)", (ARTICLE_VALUE,))
-
-    try:
-        with allure.step(f"select * from counter on {first_replica}"):
-            mysql.wait_replica_caught_up(first_replica)
-            rows = mysql.query(first_replica, "SELECT * FROM test.counter")
-            assert rows == [{"c": ARTICLE_VALUE}]
-
+    show_slave_status(mysql, deployment, first_replica)
+    with the_articles_counter(kube, mysql, deployment):
+        counter_on(mysql, first_replica)
         scaled = deployment.replicas + 1
-        new_pod = deployment.pod_name(scaled - 1)
         with allure.step(f"scale statefulset {deployment.statefulset} to {scaled} replicas"):
             kube.scale_statefulset(deployment.namespace, deployment.statefulset, scaled)
             kube.wait_statefulset_ready(
                 deployment.namespace, deployment.statefulset, replicas=scaled
             )
-
-        with allure.step(f"select * from counter on {new_pod}"):
-            mysql.wait_replica_caught_up(new_pod)
-            rows = mysql.query(new_pod, "SELECT * FROM test.counter")
-            assert rows == [{"c": ARTICLE_VALUE}]
-    finally:
-        kube.scale_statefulset(deployment.namespace, deployment.statefulset, deployment.replicas)
-        kube.wait_statefulset_ready(deployment.namespace, deployment.statefulset)
-        mysql.query(deployment.master_pod, "DROP DATABASE IF EXISTS test")
+        counter_on(mysql, deployment.pod_name(scaled - 1))

@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import secrets
 import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from mysqlsts import attach, hostpaths, incluster
-from mysqlsts.deployment import Deployment
-from mysqlsts.environment import RunInfo
-from mysqlsts.kube import TRANSIENT, Kube, KubeError
-from mysqlsts.transformations import RUN_LABEL_KEY
+import allure
+import pytest
+
+from mysqlsts.k8s import pods
+from mysqlsts.k8s.affinity import node_matches
+from mysqlsts.k8s.client import TRANSIENT, ExecResult, Kube, KubeError
+from mysqlsts.labels import RUN_LABEL_KEY
+from mysqlsts.manifests.hostpaths import helper_image
+from mysqlsts.manifests.model import Deployment
+from mysqlsts.reporting import attachments
+from mysqlsts.run.environment import RunInfo
 from mysqlsts.waiting import Seen, WaitTimeout, wait_for
 
 Obj = dict[str, Any]
@@ -30,7 +38,9 @@ CLAIM_REQUEST = "32Mi"
 CHECK_LABEL_KEY = "mysqlsts.io/storage-check"
 
 
-def _pv(name: str, path: str, node: str, storage_class: str, run_id: str, check: str) -> Obj:
+def pv_manifest(
+    name: str, path: str, node: str, storage_class: str, run_id: str, check: str
+) -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolume",
@@ -61,7 +71,7 @@ def _pv(name: str, path: str, node: str, storage_class: str, run_id: str, check:
     }
 
 
-def _claim(name: str, namespace: str, storage_class: str, run_id: str, check: str) -> Obj:
+def claim_manifest(name: str, namespace: str, storage_class: str, run_id: str, check: str) -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
@@ -75,7 +85,7 @@ def _claim(name: str, namespace: str, storage_class: str, run_id: str, check: st
     }
 
 
-def _claim_row(moment: str, pvc: Obj, pv: Obj | None) -> dict[str, Any]:
+def claim_row(moment: str, pvc: Obj, pv: Obj | None) -> dict[str, Any]:
     return {
         "moment": moment,
         "claim phase": (pvc.get("status") or {}).get("phase"),
@@ -85,7 +95,95 @@ def _claim_row(moment: str, pvc: Obj, pv: Obj | None) -> dict[str, Any]:
     }
 
 
-def _wait_for_first_consumer_event(kube: Kube, namespace: str, claim: str) -> Obj:
+@dataclass
+class ThrowawayClaim:
+    """A local PV in a fresh node directory, and the only claim that can take it."""
+
+    kube: Kube
+    namespace: str
+    node: str
+    node_tool: pods.RunningPod  # mounts NODE_PARENT_DIR of the PV's node
+    image: str
+    run_id: str
+    check: str  # a token of this check's own, in every name
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def directory(self) -> str:
+        return f"mysqlsts-wffc-{self.run_id}-{self.check}"
+
+    @property
+    def pv(self) -> str:
+        return f"mysqlsts-wffc-{self.run_id}-{self.check}"
+
+    @property
+    def claim(self) -> str:
+        return f"mysqlsts-wffc-{self.check}"
+
+    @property
+    def host_dir(self) -> str:
+        return f"{NODE_PARENT_DIR}/{self.directory}"
+
+    def snapshot(self, moment: str) -> dict[str, Any]:
+        pvc = self.kube.get_pvc(self.namespace, self.claim)
+        pv = self.kube.get_pv(self.pv)
+        assert pvc is not None and pv is not None
+        self.rows.append(claim_row(moment, pvc, pv))
+        return {"pvc": pvc, "pv": pv}
+
+    def on_node(self, name: str) -> ExecResult:
+        return self.node_tool.sh(f"cat /host-parent/{self.directory}/{name}")
+
+
+def delete_claim_and_pv(kube: Kube, namespace: str, claim: str, pv: str) -> list[str]:
+    """Delete the claim, then the PV; return what could not be deleted."""
+    errors = []
+    for api_kind, name, ns in (
+        ("PersistentVolumeClaim", claim, namespace),
+        ("PersistentVolume", pv, None),
+    ):
+        try:
+            kube.delete_object("v1", api_kind, name, ns)
+            kube.wait_object_gone("v1", api_kind, name, ns, timeout=60)
+        except (KubeError, WaitTimeout) as error:
+            errors.append(f"{api_kind} {name}: {error}")
+    return errors
+
+
+@pytest.fixture
+def throwaway_claim(
+    deployment: Deployment, kube: Kube, mysqlsts_run: RunInfo
+) -> Iterator[ThrowawayClaim]:
+    """The PV, its directory on the local-PV node and the claim; all removed afterwards."""
+    storage_class = deployment.storage_class
+    assert storage_class, "the StatefulSet's claim templates name no StorageClass"
+    run_id, check, node = mysqlsts_run.run_id, secrets.token_hex(3), mysqlsts_run.local_pv_node
+    image = helper_image(deployment.mysql_image)
+    tool = pods.short_lived_pod(
+        f"mysqlsts-wffc-node-{check}",
+        deployment.namespace,
+        image,
+        run_id=run_id,
+        purpose="node-tool",
+        node=node,
+        host_mounts=[pods.HostMount(NODE_PARENT_DIR, "/host-parent", read_only=False)],
+        as_root=True,
+    )
+    with pods.running(kube, tool) as node_tool:
+        made = ThrowawayClaim(kube, deployment.namespace, node, node_tool, image, run_id, check)
+        node_tool.sh(f"mkdir /host-parent/{made.directory}").check(f"mkdir {made.host_dir}")
+        try:
+            kube.apply(pv_manifest(made.pv, made.host_dir, node, storage_class, run_id, check))
+            kube.apply(claim_manifest(made.claim, made.namespace, storage_class, run_id, check))
+            yield made
+        finally:
+            errors = delete_claim_and_pv(kube, made.namespace, made.claim, made.pv)
+            node_tool.sh(f"rm -rf /host-parent/{made.directory}")
+    assert not errors, f"could not delete the check's objects: {errors}"
+
+
+@allure.step("the unused claim waits for its first consumer")
+def wait_for_first_consumer_event(kube: Kube, namespace: str, claim: str) -> Obj:
     """The claim's WaitForFirstConsumer event; fails at once if the claim gets bound."""
 
     def probe() -> Seen[Obj]:
@@ -121,108 +219,59 @@ def _wait_for_first_consumer_event(kube: Kube, namespace: str, claim: str) -> Ob
     return event
 
 
+@allure.step("a pod uses the claim: it is bound to the PV of the pod's node")
+def first_consumer_binds(made: ThrowawayClaim) -> None:
+    marker = f"written by the first consumer of claim {made.claim}"
+    consumer = pods.short_lived_pod(
+        f"mysqlsts-wffc-consumer-{made.check}",
+        made.namespace,
+        made.image,
+        run_id=made.run_id,
+        purpose="claim-consumer",
+        claims={made.claim: "/data"},
+        as_root=True,
+    )
+    with pods.running(made.kube, consumer) as pod:
+        made.kube.wait_pvc_phase(made.namespace, made.claim, "Bound", timeout=60)
+        bound = made.snapshot(f"pod {pod.name} scheduled on {pod.node}")
+        attachments.table(f"claim {made.claim} and PV {made.pv}", made.rows)
+        node = next(n for n in made.kube.list_nodes() if n["metadata"]["name"] == pod.node)
+        affinity = bound["pv"]["spec"].get("nodeAffinity")
+        attachments.data(
+            f"PV {made.pv} node affinity and node {pod.node}'s labels",
+            {"nodeAffinity": affinity, "pod node labels": node["metadata"].get("labels")},
+        )
+        assert bound["pvc"]["spec"].get("volumeName") == made.pv, (
+            f"claim {made.claim} was bound to {bound['pvc']['spec'].get('volumeName')}, "
+            f"not to {made.pv}, the only PV its selector allows"
+        )
+        assert node_matches(node, affinity), (
+            f"pod {pod.name} runs on {pod.node}, which PV {made.pv}'s node affinity "
+            f"does not admit: {affinity}"
+        )
+        pod.sh(f"echo {shlex.quote(marker)} > /data/marker").check("write /data/marker")
+    seen = made.on_node("marker")
+    attachments.text(f"{made.host_dir}/marker on node {made.node}", seen.stdout or seen.stderr)
+    assert seen.returncode == 0 and seen.stdout.strip() == marker, (
+        f"what the pod wrote to its claim is not in {made.host_dir} on node {made.node}: "
+        f"{(seen.stdout or seen.stderr).strip()}"
+    )
+
+
 def test_unused_claim_waits_for_first_consumer_then_binds_to_a_pv_of_the_pods_node(
-    deployment: Deployment, kube: Kube, mysqlsts_run: RunInfo
+    throwaway_claim: ThrowawayClaim,
 ) -> None:
     """A claim of the deployment's StorageClass stays Pending, with the WaitForFirstConsumer
     event, while no pod uses it; once a pod using it is scheduled it is bound to the PV
     whose node affinity admits the pod's node, and the pod writes into that PV's directory.
     """
-    storage_class = deployment.storage_class
-    assert storage_class, "the StatefulSet's claim templates name no StorageClass"
-    namespace = deployment.namespace
-    node = mysqlsts_run.local_pv_node
-    check = secrets.token_hex(3)
-    directory = f"mysqlsts-wffc-{mysqlsts_run.run_id}-{check}"
-    host_dir = f"{NODE_PARENT_DIR}/{directory}"
-    pv_name = f"mysqlsts-wffc-{mysqlsts_run.run_id}-{check}"
-    claim_name = f"mysqlsts-wffc-{check}"
-    image = hostpaths.helper_image(deployment.mysql_image)
-    marker = f"written by the first consumer of claim {claim_name}"
-    rows: list[dict[str, Any]] = []
-
-    node_tool = incluster.scratch_pod_manifest(
-        f"mysqlsts-wffc-node-{check}",
-        namespace,
-        image,
-        run_id=mysqlsts_run.run_id,
-        node=node,
-        host_mounts=[incluster.HostMount(NODE_PARENT_DIR, "/host-parent", read_only=False)],
-        as_root=True,
+    made = throwaway_claim
+    event = wait_for_first_consumer_event(made.kube, made.namespace, made.claim)
+    unused = made.snapshot("no pod uses the claim")
+    attachments.text(
+        "event while unused", f"{event.get('type')} {event.get('reason')}: {event.get('message')}"
     )
-    with incluster.scratch_pod(kube, node_tool) as tool:
-        tool.sh(f"mkdir /host-parent/{directory}").check(f"mkdir {host_dir} on node {node}")
-        try:
-            kube.apply(_pv(pv_name, host_dir, node, storage_class, mysqlsts_run.run_id, check))
-            kube.apply(_claim(claim_name, namespace, storage_class, mysqlsts_run.run_id, check))
-
-            event = _wait_for_first_consumer_event(kube, namespace, claim_name)
-            pvc = kube.get_pvc(namespace, claim_name)
-            pv = kube.get_pv(pv_name)
-            assert pvc is not None and pv is not None
-            rows.append(_claim_row("no pod uses the claim", pvc, pv))
-            attach.text(
-                "event while unused",
-                f"{event.get('type')} {event.get('reason')}: {event.get('message')}",
-            )
-            assert pvc["status"].get("phase") == "Pending" and not pvc["spec"].get("volumeName"), (
-                f"claim {claim_name} is not Pending and unbound while unused: {rows[-1]}"
-            )
-
-            consumer = incluster.scratch_pod_manifest(
-                f"mysqlsts-wffc-consumer-{check}",
-                namespace,
-                image,
-                run_id=mysqlsts_run.run_id,
-                claims={claim_name: "/data"},
-                as_root=True,
-            )
-            with incluster.scratch_pod(kube, consumer) as pod:
-                pvc = kube.wait_pvc_phase(namespace, claim_name, "Bound", timeout=60)
-                pv = kube.get_pv(pv_name)
-                assert pv is not None
-                rows.append(_claim_row(f"pod {pod.name} scheduled on {pod.node}", pvc, pv))
-                attach.table(f"claim {claim_name} and PV {pv_name}", rows)
-                nodes = {n["metadata"]["name"]: n for n in kube.list_nodes()}
-                affinity = pv["spec"].get("nodeAffinity")
-                attach.data(
-                    f"PV {pv_name} node affinity and node {pod.node}'s labels",
-                    {
-                        "nodeAffinity": affinity,
-                        "pod node labels": nodes[pod.node]["metadata"].get("labels"),
-                    },
-                )
-                assert pvc["spec"].get("volumeName") == pv_name, (
-                    f"claim {claim_name} was bound to {pvc['spec'].get('volumeName')}, "
-                    f"not to {pv_name}, the only PV its selector allows"
-                )
-                assert incluster.node_matches(nodes[pod.node], affinity), (
-                    f"pod {pod.name} runs on {pod.node}, which PV {pv_name}'s node affinity "
-                    f"does not admit: {affinity}"
-                )
-                pod.sh(f"echo {shlex.quote(marker)} > /data/marker").check("write /data/marker")
-                seen = tool.sh(f"cat /host-parent/{directory}/marker")
-                attach.text(f"{host_dir}/marker on node {node}", seen.stdout or seen.stderr)
-                assert seen.returncode == 0 and seen.stdout.strip() == marker, (
-                    f"what the pod wrote to its claim is not in {host_dir} on node {node}: "
-                    f"{(seen.stdout or seen.stderr).strip()}"
-                )
-        finally:
-            cleanup_errors = _delete_claim_and_pv(kube, namespace, claim_name, pv_name)
-            tool.sh(f"rm -rf /host-parent/{directory}")
-    assert not cleanup_errors, f"could not delete the check's objects: {cleanup_errors}"
-
-
-def _delete_claim_and_pv(kube: Kube, namespace: str, claim: str, pv: str) -> list[str]:
-    """Delete the claim, then the PV; return what could not be deleted."""
-    errors = []
-    for api_kind, name, ns in (
-        ("PersistentVolumeClaim", claim, namespace),
-        ("PersistentVolume", pv, None),
-    ):
-        try:
-            kube.delete_object("v1", api_kind, name, ns)
-            kube.wait_object_gone("v1", api_kind, name, ns, timeout=60)
-        except (KubeError, WaitTimeout) as error:
-            errors.append(f"{api_kind} {name}: {error}")
-    return errors
+    assert unused["pvc"]["status"].get("phase") == "Pending" and not unused["pvc"]["spec"].get(
+        "volumeName"
+    ), f"claim {made.claim} is not Pending and unbound while unused: {made.rows[-1]}"
+    first_consumer_binds(made)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mysqlsts import attach
-from mysqlsts.deployment import Deployment
-from mysqlsts.kube import Kube
+from mysqlsts.k8s.client import Kube
+from mysqlsts.manifests.model import Deployment
+from mysqlsts.reporting import attachments
 
 REQUIRED = {
     "provisioner": "kubernetes.io/no-provisioner",
@@ -52,7 +52,7 @@ def test_storage_class_has_no_provisioner_and_waits_for_first_consumer(
         }
         for field in COMPARED_FIELDS
     ]
-    attach.table(f"StorageClass {name}: required, in the cluster, in the manifests", rows)
+    attachments.table(f"StorageClass {name}: required, in the cluster, in the manifests", rows)
     wrong = {
         r["field"]: r["cluster"]
         for r in rows

@@ -19,7 +19,6 @@ import yaml
 from fake_apiserver import serve
 
 from mysqlsts import settings
-from mysqlsts.environment import Run
 from mysqlsts.errors import (
     EXIT_BAD_INPUT,
     EXIT_SETUP_FAILED,
@@ -28,6 +27,7 @@ from mysqlsts.errors import (
     SuiteError,
 )
 from mysqlsts.lab.config import REPO_ROOT
+from mysqlsts.run.environment import Run
 
 
 def run_for(tmp_path: Path, **given: object) -> Run:

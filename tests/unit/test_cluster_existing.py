@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from mysqlsts.cluster_existing import choose_node
+from mysqlsts.cluster.existing import choose_node
 from mysqlsts.errors import EnvironmentProblem, InputError
 
 

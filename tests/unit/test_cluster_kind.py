@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from mysqlsts import cluster_kind, settings
+from mysqlsts import settings
+from mysqlsts.cluster import kind as cluster_kind
 from mysqlsts.errors import EnvironmentProblem
-from mysqlsts.transformations import LOCAL_PV_LABEL_KEY, LOCAL_PV_LABEL_VALUE
+from mysqlsts.labels import LOCAL_PV_LABEL_KEY, LOCAL_PV_LABEL_VALUE
 
 
 def node(name: str, **labels: str) -> dict[str, Any]:
@@ -39,7 +40,7 @@ def test_images_go_to_every_node_in_one_load(
         cluster_kind.subprocess, "run", lambda command, check: commands.append(command)
     )
     provider = cluster_kind.KindProvider(
-        settings.resolve({}, {}), tmp_path, ["db:1", "absent:1", "backup:1"], []
+        settings.resolve({}, {}), tmp_path, ["db:1", "absent:1", "backup:1"], [], "db:1"
     )
     provider.kind_bin = Path("/bin/kind")
     notes: list[str] = []
@@ -56,7 +57,7 @@ def test_a_failed_load_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: True)
     monkeypatch.setattr(cluster_kind.subprocess, "run", fail)
-    provider = cluster_kind.KindProvider(settings.resolve({}, {}), tmp_path, ["db:1"], [])
+    provider = cluster_kind.KindProvider(settings.resolve({}, {}), tmp_path, ["db:1"], [], "db:1")
     provider.kind_bin = Path("/bin/kind")
     with pytest.raises(EnvironmentProblem, match="kind load docker-image db:1 failed"):
         provider._load_images([])

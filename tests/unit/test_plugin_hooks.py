@@ -13,10 +13,12 @@ CONFTEST = """
 import json
 import types
 import article
-from mysqlsts import pytest_plugin as plugin
-from mysqlsts.deployment import discover
+from mysqlsts.plugin import fixtures as plugin
+from mysqlsts.plugin.state import CONTEXT_KEY
+from mysqlsts.manifests.model import discover
+from mysqlsts.redaction import register_secret
 
-pytest_plugins = ["mysqlsts.pytest_plugin"]
+pytest_plugins = ["mysqlsts.plugin"]
 
 
 class FakeKube:
@@ -39,9 +41,10 @@ class FakeKube:
 
 def pytest_configure(config):
     deployment = discover(article.objects())
+    register_secret(deployment.root_password)  # as the run does once it has discovered it
     # Only state_dir of the run is read here (the deployment lock file lives there).
     info = types.SimpleNamespace(state_dir=str(config.rootpath))
-    config.stash[plugin.CONTEXT_KEY] = plugin.Context(info, deployment, FakeKube(), None)
+    config.stash[CONTEXT_KEY] = plugin.Context(info, deployment, FakeKube(), None)
 
 
 def pytest_runtest_logreport(report):

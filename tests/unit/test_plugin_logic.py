@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mysqlsts.pytest_plugin import e2e_requested
+from mysqlsts.plugin.state import e2e_requested
 
 
 def test_e2e_is_set_up_only_when_suites_are_targeted(tmp_path: Path) -> None:

@@ -1,0 +1,59 @@
+"""Around a test that disturbs the deployment: a scratch table, and the way back.
+
+:func:`disturbance` gives the test a :class:`~mysqlsts.checks.scratch.ScratchTable` of its
+own and, whatever happens, uncordons the nodes the test cordoned, restores the deployment
+as declared (:func:`mysqlsts.run.declared.restore`) and drops the scratch database
+everywhere. That the deployment *starts* as declared is the plugin's deployment guard's
+job: a test whose precondition fails is an error, not a failure of its check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import allure
+
+from mysqlsts.checks.scratch import ScratchTable
+from mysqlsts.db.mysql import MySQL
+from mysqlsts.k8s.client import Kube
+from mysqlsts.manifests.model import Deployment
+from mysqlsts.run.declared import restore
+
+
+@dataclass
+class Disturbance:
+    """What a disturbing test changed beyond the StatefulSet, for :func:`disturbance`."""
+
+    scratch: ScratchTable
+    kube: Kube
+    cordoned: list[str] = field(default_factory=list)
+
+    def cordon(self, node: str) -> datetime:
+        """Cordon ``node``; returns the moment just before (to read later events from)."""
+        since = datetime.now(UTC)
+        self.cordoned.append(node)  # first: an interrupted patch is still undone
+        self.kube.patch_node(node, {"spec": {"unschedulable": True}})
+        return since
+
+    def uncordon(self, node: str) -> None:
+        with allure.step(f"uncordon {node}"):
+            self.kube.patch_node(node, {"spec": {"unschedulable": False}})
+
+
+@contextmanager
+def disturbance(
+    kube: Kube, mysql: MySQL, deployment: Deployment, label: str
+) -> Iterator[Disturbance]:
+    """A scratch table for the test; afterwards the deployment as declared, whatever happened."""
+    with allure.step("create a scratch database on the master"):
+        disturbed = Disturbance(ScratchTable.create(mysql, label), kube)
+    try:
+        yield disturbed
+    finally:
+        restore(kube, mysql, deployment, uncordon=disturbed.cordoned)
+        with allure.step(f"drop {disturbed.scratch.database} everywhere"):
+            disturbed.scratch.drop()
+            mysql.wait_replicas_caught_up()

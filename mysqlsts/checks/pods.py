@@ -1,0 +1,122 @@
+"""A StatefulSet pod's identity across a disruption, and its MySQL container.
+
+:class:`PodIdentity` is what a replaced pod must keep (name, claim, PV, node) and what
+changes (uid, restarts); :func:`wait_mysql_restarted` waits for a container restart in
+the same pod; :func:`container_exec` runs a shell command in the MySQL container.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from mysqlsts.k8s.client import TRANSIENT, Kube, KubeError
+from mysqlsts.k8s.status import container_status, is_pod_ready, summarize_pod
+from mysqlsts.manifests.model import Deployment
+from mysqlsts.waiting import Seen, wait_for
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PodIdentity:
+    """What a replaced StatefulSet pod must keep (name, claim, PV, node) and what changes."""
+
+    name: str
+    uid: str
+    node: str | None
+    claim: str | None
+    claim_uid: str | None
+    volume: str | None
+    mysql_restarts: int
+
+    def same_place(self, other: PodIdentity) -> bool:
+        return (self.name, self.claim, self.claim_uid, self.volume, self.node) == (
+            other.name,
+            other.claim,
+            other.claim_uid,
+            other.volume,
+            other.node,
+        )
+
+    def same_claim(self, other: PodIdentity) -> bool:
+        return (self.claim, self.claim_uid, self.volume) == (
+            other.claim,
+            other.claim_uid,
+            other.volume,
+        )
+
+    def row(self, label: str) -> dict[str, Any]:
+        return {"when": label, **asdict(self)}
+
+
+def identity(kube: Kube, deployment: Deployment, pod_name: str) -> PodIdentity:
+    pod = kube.get_pod(deployment.namespace, pod_name)
+    assert pod is not None, f"pod {deployment.namespace}/{pod_name} does not exist"
+    return identity_of(kube, deployment, pod)
+
+
+def identity_of(kube: Kube, deployment: Deployment, pod: Obj) -> PodIdentity:
+    name = pod["metadata"]["name"]
+    claim = deployment.pvc_name(deployment.ordinal_of(name))
+    claims = [
+        (v.get("persistentVolumeClaim") or {}).get("claimName")
+        for v in (pod.get("spec") or {}).get("volumes") or []
+    ]
+    pvc = kube.get_pvc(deployment.namespace, claim) if claim in claims else None
+    return PodIdentity(
+        name=name,
+        uid=pod["metadata"]["uid"],
+        node=(pod.get("spec") or {}).get("nodeName"),
+        claim=claim if claim in claims else None,
+        claim_uid=pvc["metadata"]["uid"] if pvc else None,
+        volume=(pvc.get("spec") or {}).get("volumeName") if pvc else None,
+        mysql_restarts=int(
+            container_status(pod, deployment.mysql_container).get("restartCount") or 0
+        ),
+    )
+
+
+def wait_mysql_restarted(
+    kube: Kube, deployment: Deployment, before: PodIdentity, *, timeout: float
+) -> Obj:
+    """Wait until the pod ``before`` describes (same instance) has restarted its MySQL
+    container and is ready; a replaced pod fails at once."""
+
+    def probe() -> Seen[Obj]:
+        current = kube.get_pod(deployment.namespace, before.name)
+        if current is None:
+            return Seen(False, f"pod {before.name} does not exist")
+        if current["metadata"]["uid"] != before.uid:
+            raise AssertionError(
+                f"pod {before.name} was replaced (uid {before.uid} -> "
+                f"{current['metadata']['uid']}) instead of restarting its container"
+            )
+        status = container_status(current, deployment.mysql_container)
+        count = int(status.get("restartCount") or 0)
+        done = count > before.mysql_restarts and is_pod_ready(current)
+        return Seen(
+            done, f"restarts {before.mysql_restarts} -> {count}; {summarize_pod(current)}", current
+        )
+
+    found = wait_for(
+        f"the {deployment.mysql_container} container of {before.name} to restart and be ready",
+        probe,
+        timeout=timeout,
+        interval=2,
+        transient=TRANSIENT,
+    )
+    assert found is not None
+    return found
+
+
+def container_exec(kube: Kube, deployment: Deployment, pod: str, script: str) -> str:
+    """Run ``script`` with sh in the MySQL container (a stream cut by its end is fine)."""
+    try:
+        result = kube.exec(
+            deployment.namespace, pod, deployment.mysql_container, ["sh", "-c", script]
+        )
+    except KubeError as error:
+        return f"exec ended without a status (the container stopped?): {error}"
+    result.check(script)
+    return (result.stdout + result.stderr).strip() or "(no output)"

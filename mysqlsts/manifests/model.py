@@ -1,0 +1,306 @@
+"""What the manifests deploy, read from the objects themselves.
+
+Suites never hard-code a namespace, a StatefulSet name, a replica count, a Service or a
+password: they ask the :class:`Deployment` discovered here from the objects the run
+applied. Point the suite at other manifests and the same tests follow them.
+
+Discovery is pure: it registers nothing. Whoever learns the password from it registers it
+for redaction explicitly (:func:`mysqlsts.redaction.register_secret`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from typing import Any
+
+from mysqlsts.errors import InputError
+from mysqlsts.manifests.source import statefulset_of
+
+Obj = dict[str, Any]
+
+MYSQL_PORT = 3306
+# The official mysql image (and the article) creates this account for the password.
+ROOT_USER = "root"
+_TRUE_VALUES = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class LocalPV:
+    name: str
+    path: str
+    capacity: str
+    storage_class: str | None
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The deployment under test, as described by its (transformed) manifests."""
+
+    objects: tuple[Obj, ...] = field(repr=False)
+    namespace: str
+    statefulset: str
+    replicas: int
+    selector: dict[str, str]
+    headless_service: str
+    read_services: tuple[str, ...]
+    storage_class: str | None
+    claim_templates: tuple[str, ...]
+    pvs: tuple[LocalPV, ...]
+    containers: tuple[str, ...]
+    init_containers: tuple[str, ...]
+    images: tuple[str, ...]
+    mysql_container: str
+    mysql_image: str
+    mysql_port: int
+    root_user: str
+    password_source: str
+    root_password: str = field(repr=False)
+
+    # -- pods -------------------------------------------------------------------------
+    def pod_name(self, ordinal: int) -> str:
+        return f"{self.statefulset}-{ordinal}"
+
+    def pod_names(self, replicas: int | None = None) -> list[str]:
+        """Pod names for ``replicas`` (default: the manifests' replica count)."""
+        count = self.replicas if replicas is None else replicas
+        return [self.pod_name(i) for i in range(count)]
+
+    @property
+    def master_pod(self) -> str:
+        """The article's design: ordinal 0 is the master, every other ordinal a replica."""
+        return self.pod_name(0)
+
+    def replica_pods(self, replicas: int | None = None) -> list[str]:
+        return self.pod_names(replicas)[1:]
+
+    def ordinal_of(self, pod: str) -> int:
+        prefix = f"{self.statefulset}-"
+        if not pod.startswith(prefix) or not pod[len(prefix) :].isdigit():
+            raise ValueError(f"{pod} is not a pod of StatefulSet {self.statefulset}")
+        return int(pod[len(prefix) :])
+
+    def pod_host(self, ordinal: int) -> str:
+        """The short DNS name other pods of the namespace use (``mysql-0.mysql``)."""
+        return f"{self.pod_name(ordinal)}.{self.headless_service}"
+
+    def pod_fqdn(self, ordinal: int) -> str:
+        return f"{self.pod_host(ordinal)}.{self.namespace}.svc.cluster.local"
+
+    def pvc_name(self, ordinal: int, template: str | None = None) -> str:
+        return f"{template or self.claim_templates[0]}-{self.pod_name(ordinal)}"
+
+    @property
+    def label_selector(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in sorted(self.selector.items()))
+
+    @property
+    def read_service(self) -> str:
+        """The Service clients use for reads (the article's mysql-read)."""
+        if not self.read_services:
+            raise LookupError(f"no non-headless Service selects the pods of {self.statefulset}")
+        return self.read_services[0]
+
+    def objects_of_kind(self, kind: str) -> list[Obj]:
+        return [o for o in self.objects if o["kind"] == kind]
+
+    # -- the pod template ---------------------------------------------------------------
+    @property
+    def pod_spec(self) -> Obj:
+        """The StatefulSet's pod template spec, as applied."""
+        (sts,) = self.objects_of_kind("StatefulSet")
+        return ((sts.get("spec") or {}).get("template") or {}).get("spec") or {}
+
+    @property
+    def mysql_container_spec(self) -> Obj:
+        """The MySQL container of the pod template, as applied."""
+        for container in self.pod_spec.get("containers") or []:
+            if container.get("name") == self.mysql_container:
+                return dict(container)
+        raise LookupError(f"no container {self.mysql_container} in the StatefulSet")
+
+    def master_host_names(self) -> set[str]:
+        """Every name under which pod 0 (the master) can be reached from another pod."""
+        host = self.pod_host(0)
+        return {
+            self.master_pod,
+            host,
+            f"{host}.{self.namespace}",
+            f"{host}.{self.namespace}.svc",
+            self.pod_fqdn(0),
+        }
+
+
+def _decode_secret_value(secret: Obj, key: str) -> str | None:
+    if key in (secret.get("stringData") or {}):
+        return str(secret["stringData"][key])
+    encoded = (secret.get("data") or {}).get(key)
+    if encoded is None:
+        return None
+    try:
+        return base64.b64decode(str(encoded), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise InputError(
+            f"Secret {secret['metadata']['name']} key {key}: not valid base64 text"
+        ) from None
+
+
+def _find(objects: list[Obj], kind: str, name: str, namespace: str) -> Obj | None:
+    for obj in objects:
+        meta = obj["metadata"]
+        if (
+            obj["kind"] == kind
+            and meta["name"] == name
+            and meta.get("namespace", namespace) == namespace
+        ):
+            return obj
+    return None
+
+
+def _root_password(container: Obj, objects: list[Obj], namespace: str) -> tuple[str, str]:
+    """(password, where it comes from) for the container's MYSQL_* environment."""
+    env = {e["name"]: e for e in container.get("env") or []}
+    name = container["name"]
+    if "MYSQL_ROOT_PASSWORD" in env:
+        entry = env["MYSQL_ROOT_PASSWORD"]
+        if "value" in entry:
+            return str(entry["value"]), f"container {name} env MYSQL_ROOT_PASSWORD (literal)"
+        ref = (entry.get("valueFrom") or {}).get("secretKeyRef")
+        kind = "Secret"
+        if ref is None:
+            ref = (entry.get("valueFrom") or {}).get("configMapKeyRef")
+            kind = "ConfigMap"
+        if ref is None:
+            raise InputError(
+                f"container {name}: MYSQL_ROOT_PASSWORD comes from neither a value, a Secret "
+                "nor a ConfigMap; the suite cannot learn the root password"
+            )
+        source = _find(objects, kind, ref["name"], namespace)
+        where = f"{kind} {namespace}/{ref['name']} key {ref['key']}"
+        if source is None:
+            raise InputError(
+                f"MYSQL_ROOT_PASSWORD refers to {where}, which is not in the manifests"
+            )
+        if kind == "Secret":
+            value = _decode_secret_value(source, ref["key"])
+        else:
+            value = (source.get("data") or {}).get(ref["key"])
+        if value is None:
+            raise InputError(f"MYSQL_ROOT_PASSWORD refers to {where}, which has no such key")
+        return value, where
+    allow_empty = env.get("MYSQL_ALLOW_EMPTY_PASSWORD", {}).get("value")
+    if allow_empty is not None and str(allow_empty).strip().lower() in _TRUE_VALUES | {"y"}:
+        return "", f"container {name} env MYSQL_ALLOW_EMPTY_PASSWORD (empty password)"
+    raise InputError(
+        f"container {name} sets neither MYSQL_ROOT_PASSWORD nor MYSQL_ALLOW_EMPTY_PASSWORD; "
+        "the suite cannot learn the root password"
+    )
+
+
+def _mysql_container(containers: list[Obj]) -> tuple[Obj, int]:
+    for container in containers:
+        for port in container.get("ports") or []:
+            if port.get("containerPort") == MYSQL_PORT:
+                return container, MYSQL_PORT
+    for container in containers:
+        if container["name"] == "mysql":
+            return container, MYSQL_PORT
+    return containers[0], MYSQL_PORT
+
+
+def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def statefulset_namespace(objects: list[Obj], origin: str = "the manifests") -> str:
+    """The namespace of the manifests' StatefulSet (before any transformation)."""
+    sts = statefulset_of(objects, origin)
+    namespace = sts["metadata"].get("namespace")
+    if not namespace:
+        raise InputError(
+            f"StatefulSet {sts['metadata']['name']} has no metadata.namespace; the suite needs "
+            "a dedicated namespace that it creates and deletes"
+        )
+    return str(namespace)
+
+
+def discover(objects: list[Obj], origin: str = "the manifests") -> Deployment:
+    """The :class:`Deployment` the objects describe; unusable manifests raise InputError."""
+    sts = statefulset_of(objects, origin)
+    sts_name = sts["metadata"]["name"]
+    namespace = statefulset_namespace(objects, origin)
+    spec = sts.get("spec") or {}
+    template = spec.get("template") or {}
+    pod_spec = template.get("spec") or {}
+    containers = pod_spec.get("containers") or []
+    if not containers:
+        raise InputError(f"StatefulSet {sts_name} has no containers")
+    init_containers = pod_spec.get("initContainers") or []
+    pod_labels = (template.get("metadata") or {}).get("labels") or {}
+    selector = dict(((spec.get("selector") or {}).get("matchLabels")) or pod_labels)
+
+    headless = spec.get("serviceName")
+    if not headless:
+        raise InputError(f"StatefulSet {sts_name} has no spec.serviceName (no pod DNS names)")
+    service = _find(objects, "Service", headless, namespace)
+    if service is None:
+        raise InputError(
+            f"Service {headless} (spec.serviceName of StatefulSet {sts_name}) is not in {origin}"
+        )
+    if (service.get("spec") or {}).get("clusterIP") != "None":
+        raise InputError(f"Service {headless} must be headless (clusterIP: None) for pod DNS names")
+    read_services = tuple(
+        o["metadata"]["name"]
+        for o in objects
+        if o["kind"] == "Service"
+        and o["metadata"].get("namespace", namespace) == namespace
+        and (o.get("spec") or {}).get("clusterIP") != "None"
+        and _selects((o.get("spec") or {}).get("selector") or {}, pod_labels)
+    )
+
+    claim_templates = spec.get("volumeClaimTemplates") or []
+    storage_class = None
+    if claim_templates:
+        storage_class = (claim_templates[0].get("spec") or {}).get("storageClassName")
+    pvs = tuple(
+        LocalPV(
+            name=o["metadata"]["name"],
+            path=str(
+                ((o["spec"].get("local") or o["spec"].get("hostPath") or {}).get("path")) or ""
+            ),
+            capacity=str((o["spec"].get("capacity") or {}).get("storage", "")),
+            storage_class=o["spec"].get("storageClassName"),
+        )
+        for o in objects
+        if o["kind"] == "PersistentVolume"
+    )
+
+    mysql_container, port = _mysql_container(containers)
+    password, password_source = _root_password(mysql_container, objects, namespace)
+    images: list[str] = []
+    for container in [*init_containers, *containers]:
+        if container.get("image") and container["image"] not in images:
+            images.append(container["image"])
+
+    return Deployment(
+        objects=tuple(objects),
+        namespace=namespace,
+        statefulset=sts_name,
+        replicas=int(spec.get("replicas", 1)),
+        selector=selector,
+        headless_service=headless,
+        read_services=read_services,
+        storage_class=storage_class,
+        claim_templates=tuple(t["metadata"]["name"] for t in claim_templates),
+        pvs=pvs,
+        containers=tuple(c["name"] for c in containers),
+        init_containers=tuple(c["name"] for c in init_containers),
+        images=tuple(images),
+        mysql_container=mysql_container["name"],
+        mysql_image=str(mysql_container.get("image") or ""),
+        mysql_port=port,
+        root_user=ROOT_USER,
+        password_source=password_source,
+        root_password=password,
+    )

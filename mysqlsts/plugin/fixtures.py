@@ -1,0 +1,131 @@
+"""The fixtures e2e tests use, and the deployment guard around each of them.
+
+The run's clients are built once per process (:func:`context`): the controller reuses the
+deployment it discovered at setup; a worker rebuilds it from the run's JSON and registers
+the password for redaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mysqlsts import settings
+from mysqlsts.db.mysql import MySQL
+from mysqlsts.k8s.client import Kube
+from mysqlsts.manifests.model import Deployment
+from mysqlsts.plugin.options import resolve_settings
+from mysqlsts.plugin.state import (
+    CONTEXT_KEY,
+    E2E_FIXTURES,
+    INFO_KEY,
+    WORKERINPUT_KEY,
+    is_controller,
+)
+from mysqlsts.redaction import register_secret
+from mysqlsts.run import lock
+from mysqlsts.run.declared import require_as_declared
+from mysqlsts.run.environment import RunInfo
+
+# A mutating test may wait this long for readers on other workers to finish their test.
+LOCK_TIMEOUT = 1800.0
+
+
+@dataclass
+class Context:
+    info: RunInfo
+    deployment: Deployment
+    kube: Kube
+    mysql: MySQL
+
+
+def _run_info(config: pytest.Config) -> RunInfo | None:
+    if is_controller(config):
+        return config.stash.get(INFO_KEY, None)
+    payload = config.workerinput.get(WORKERINPUT_KEY)  # type: ignore[attr-defined]
+    return RunInfo.from_json(payload) if payload else None
+
+
+def context(config: pytest.Config) -> Context | None:
+    """The run's clients in this process, built once; None when no run is set up."""
+    if CONTEXT_KEY in config.stash:
+        return config.stash[CONTEXT_KEY]
+    info = _run_info(config)
+    if info is None:
+        return None
+    process = "main" if is_controller(config) else str(config.workerinput["workerid"])  # type: ignore[attr-defined]
+    deployment = info.deployment()
+    register_secret(deployment.root_password)  # a worker learns it here
+    kube = info.kube(process)
+    config.stash[CONTEXT_KEY] = Context(info, deployment, kube, MySQL(kube, deployment))
+    return config.stash[CONTEXT_KEY]
+
+
+def _require(request: pytest.FixtureRequest) -> Context:
+    found = context(request.config)
+    if found is None:
+        pytest.fail(
+            "no mysqlsts environment: it is set up only when pytest is given (part of) suites/ "
+            "as test paths, e.g. `tox -e e2e`",
+            pytrace=False,
+        )
+    return found
+
+
+@pytest.fixture(scope="session")
+def mysqlsts_settings(request: pytest.FixtureRequest) -> settings.Settings:
+    """The run's options (command line, then environment, then defaults)."""
+    return resolve_settings(request.config)
+
+
+@pytest.fixture(scope="session")
+def mysqlsts_run(request: pytest.FixtureRequest) -> RunInfo:
+    """The run: id, manifest source, objects as applied, changes, cluster and node."""
+    return _require(request).info
+
+
+@pytest.fixture(scope="session")
+def deployment(request: pytest.FixtureRequest) -> Deployment:
+    """What the manifests deploy: namespace, StatefulSet, replicas, Services, password..."""
+    return _require(request).deployment
+
+
+@pytest.fixture(scope="session")
+def kube(request: pytest.FixtureRequest) -> Kube:
+    """Kubernetes operations on the run's cluster (official client, dicts in and out)."""
+    return _require(request).kube
+
+
+@pytest.fixture(scope="session")
+def mysql(request: pytest.FixtureRequest) -> MySQL:
+    """MySQL connections to the pods, replication state, the replica caught-up wait."""
+    return _require(request).mysql
+
+
+# -- tests that change the deployment ---------------------------------------------------------
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker(lock.MARKER):
+            item.add_marker(pytest.mark.xdist_group(lock.XDIST_GROUP))
+
+
+@pytest.fixture(autouse=True)
+def _deployment_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Shared lock for e2e tests that read the deployment, exclusive for those that change it.
+
+    A test that changes it also starts from the deployment as declared, checked once the
+    lock is held: if an earlier test left it broken, this one is an error in setup, not a
+    failure of the check it makes.
+    """
+    ctx = context(request.config)
+    if ctx is None or not E2E_FIXTURES & set(request.fixturenames):
+        yield  # not an e2e test, or no environment (its fixtures say why)
+        return
+    exclusive = request.node.get_closest_marker(lock.MARKER) is not None
+    with lock.deployment_lock(Path(ctx.info.state_dir), exclusive=exclusive, timeout=LOCK_TIMEOUT):
+        if exclusive:
+            require_as_declared(ctx.kube, ctx.mysql, ctx.deployment)
+        yield

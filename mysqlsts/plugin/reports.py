@@ -1,0 +1,241 @@
+"""Each e2e run's reports: one folder, Allure's tree, redaction, evidence, the secret scan.
+
+The plugin sets pytest's own report options (JUnit, pytest-html, Allure) to the run's
+folder at configure time. Every test report and Allure result is redacted; a failed e2e
+test carries the namespace's evidence; at the end the Allure HTML is generated,
+``reports/latest`` updated and the whole folder searched for the password.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mysqlsts.errors import EXIT_BAD_INPUT, EXIT_SECRET_FOUND
+from mysqlsts.plugin import fixtures
+from mysqlsts.plugin.state import (
+    E2E_FIXTURES,
+    INFO_KEY,
+    REPORTS_KEY,
+    REPORTS_WORKERINPUT_KEY,
+    SESSION_KEY,
+    armed,
+    is_controller,
+    say,
+)
+from mysqlsts.redaction import contains_secret, redact, registered_secrets
+from mysqlsts.reporting import allure_results, attachments, durations, evidence, folders, secretscan
+from mysqlsts.run.environment import new_run_id
+
+
+@dataclass
+class ReportRun:
+    run_id: str
+    base: Path
+    folder: folders.RunFolder
+    made_base: bool  # whether this run created ``base`` (removed with a bad-input run's folder)
+
+
+class HtmlHooks:
+    """Registered only when pytest-html is active: the run's changes in the summary."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl
+    def pytest_html_results_summary(
+        self, prefix: list[str], summary: list[str], postfix: list[str]
+    ) -> None:
+        info = self.config.stash.get(INFO_KEY, None)
+        if info is None:
+            return
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in [*info.changes, *info.notes])
+        prefix.append(
+            f"<h2>mysqlsts: {html.escape(info.source)} on {html.escape(info.provider)}</h2>"
+        )
+        prefix.append(
+            f"<p>Changes to the manifests and the cluster made by this run:</p><ul>{items}</ul>"
+        )
+
+
+@pytest.hookimpl(tryfirst=True)  # before junitxml, pytest-html and allure read their options
+def pytest_configure(config: pytest.Config) -> None:
+    _configure_reports(config)
+    if config.pluginmanager.hasplugin("html"):
+        config.pluginmanager.register(HtmlHooks(config), "mysqlsts-html")
+
+
+def _configure_reports(config: pytest.Config) -> None:
+    """e2e runs: JUnit, pytest-html and Allure results go to reports/<time>-<run id>/."""
+    if not is_controller(config):
+        given = config.workerinput.get(REPORTS_WORKERINPUT_KEY)  # type: ignore[attr-defined]
+        if given and not getattr(config.option, "allure_report_dir", None):
+            config.option.allure_report_dir = given
+    elif armed(config):
+        run_id = new_run_id()
+        base = folders.reports_base(config.rootpath)
+        made_base = not base.exists()
+        folder = folders.new_run_folder(base, run_id)
+        folders.apply_options(config.option, folder)
+        config.stash[REPORTS_KEY] = ReportRun(run_id, base, folder, made_base)
+    # Any Allure output (also a user's own --alluredir) is redacted.
+    results = getattr(config.option, "allure_report_dir", None)
+    if results and config.pluginmanager.hasplugin("allure_pytest"):
+        # Absolute now, as allure-pytest makes it: tests may change the directory.
+        config.add_cleanup(
+            allure_results.register_allure_redactor(Path(results).absolute(), redact)
+        )
+
+
+def finish_reports(config: pytest.Config) -> None:
+    """After everything is written: the Allure HTML, reports/latest, the secret scan."""
+    reporting = config.stash.get(REPORTS_KEY, None)
+    if reporting is None:
+        return
+    del config.stash[REPORTS_KEY]  # once, even if unconfigure is reached twice
+    session = config.stash.get(SESSION_KEY, None)
+    if session is not None and session.exitstatus == EXIT_BAD_INPUT:
+        # Nothing ran and one line said why: a bad-input run leaves nothing behind.
+        folders.discard(reporting.folder, reporting.base if reporting.made_base else None)
+        return
+    line = say(config)
+    folder = reporting.folder
+    _generate_allure_html(config, folder, line)
+    folders.update_latest(reporting.base, folder)
+    line(f"mysqlsts: reports in {folder.path} (also {reporting.base / folders.LATEST})")
+    findings = secretscan.scan(folder.path, registered_secrets())
+    if findings:
+        banner = "!" * 78
+        for text in (
+            banner,
+            f"SECRET LEAK: the root password is in {len(findings)} report file(s) "
+            "under " + str(folder.path) + "; do not share them:",
+            *[f"  {finding.line(folder.path)}" for finding in findings],
+            banner,
+        ):
+            line(text)
+        if session is not None:
+            session.exitstatus = EXIT_SECRET_FOUND
+
+
+def _generate_allure_html(config: pytest.Config, folder: folders.RunFolder, line: Any) -> None:
+    if not folder.allure_results.is_dir():
+        return  # no test ran (the setup failed): nothing for Allure to show
+    allure_cli = folders.find_allure(config.rootpath)
+    if allure_cli is None:
+        line(
+            f"mysqlsts: Allure HTML not generated, its generator is not installed: "
+            f"{folders.INSTALL_HINT}"
+        )
+        return
+    try:
+        index = folders.generate_allure_html(allure_cli, folder)
+        line(f"mysqlsts: Allure report {index} ({folders.describe_size(index)})")
+    except folders.ReportError as error:
+        line(f"mysqlsts: Allure HTML not generated: {error}")
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    info = config.stash.get(INFO_KEY, None)
+    if info is None or not is_controller(config):
+        return
+    terminalreporter.section("mysqlsts")
+    terminalreporter.write_line(
+        f"{info.source} on {info.provider} cluster {info.cluster_name}, local PVs on node "
+        f"{info.local_pv_node} (run {info.run_id})"
+    )
+    terminalreporter.write_line("changes made by the suite:")
+    for text in [*info.changes, *info.notes]:
+        terminalreporter.write_line(f"  - {redact(text)}")
+    reported = [
+        (report.nodeid, report.when, report.duration)
+        for category in terminalreporter.stats.values()
+        for report in category
+        if isinstance(report, pytest.TestReport)
+    ]
+    times = durations.by_suite(reported)
+    if times:
+        terminalreporter.write_line("time per suite (setup, tests and teardown; summed):")
+        for text in durations.lines(times):
+            terminalreporter.write_line(f"  {text}")
+
+
+# -- each test's report ---------------------------------------------------------------------
+def _redact_report(report: pytest.TestReport) -> None:
+    if report.longrepr is not None and contains_secret(str(report.longrepr)):
+        report.longrepr = redact(str(report.longrepr))
+    report.sections = [(title, redact(text)) for title, text in report.sections]
+
+
+def _to_html(report: pytest.TestReport, collected: list[tuple[str, str]]) -> None:
+    """Texts for the test's pytest-html row."""
+    try:
+        import pytest_html
+    except ImportError:
+        return
+    extras = list(getattr(report, "extras", []))
+    extras += [pytest_html.extras.text(body, name=name) for name, body in collected]
+    report.extras = extras  # type: ignore[attr-defined]
+
+
+def _to_allure(collected: list[tuple[str, str]]) -> None:
+    try:
+        import allure
+    except ImportError:
+        return
+    for title, text in collected:
+        allure.attach(text, name=title, attachment_type=allure.attachment_type.TEXT)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    attachments.begin()
+    _label_suites(item)
+
+
+def _label_suites(item: pytest.Item) -> None:
+    """Allure's tree: area (suites/<area>/) > module > class, whatever the test says."""
+    if not item.nodeid.startswith(f"{allure_results.SUITES_DIR}/"):
+        return
+    try:
+        import allure
+    except ImportError:
+        return
+    labels = allure_results.suite_labels(item.nodeid)
+    allure.dynamic.parent_suite(labels["parent_suite"])
+    allure.dynamic.suite(labels["suite"])
+    if "sub_suite" in labels:
+        allure.dynamic.sub_suite(labels["sub_suite"])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    report = yield
+    _redact_report(report)
+    if report.failed and report.when == "call":
+        reproduction = allure_results.hypothesis_reproduction(
+            call.excinfo.value if call.excinfo else None, report.longreprtext
+        )
+        if reproduction:
+            attachments.text("Hypothesis: how to reproduce", f"{item.nodeid}\n\n{reproduction}")
+    if report.when == "call" or (report.when == "setup" and report.failed):
+        # What the test attached itself is in Allure already; pytest-html gets it here.
+        _to_html(report, attachments.taken())
+    if (
+        report.failed
+        and report.when in ("setup", "call")
+        and E2E_FIXTURES & set(getattr(item, "fixturenames", ()))
+    ):
+        found = fixtures.context(item.config)
+        if found is not None:
+            collected = evidence.collect(found.kube, found.deployment.namespace)
+            _to_html(report, collected)
+            _to_allure(collected)
+            if os.environ.get("MYSQLSTS_EVIDENCE_TO_TERMINAL"):
+                report.sections.append(("mysqlsts evidence", evidence.as_text(collected)))
+    return report

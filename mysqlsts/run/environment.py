@@ -1,0 +1,252 @@
+"""One run's environment: manifests, cluster and deployment, up once and down once.
+
+The controller process (the only process without pytest-xdist, the coordinator with it)
+owns a :class:`Run`: it checks everything cheap first (nothing created), then brings the
+cluster and the deployment up, recording every creation so that :meth:`Run.down` undoes
+exactly those, after a failure or a Ctrl-C too. Workers receive a :class:`RunInfo` (plain
+JSON) and rebuild their clients and the :class:`Deployment` from it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from mysqlsts.cluster.factory import make_provider
+from mysqlsts.cluster.provider import ClusterInfo, Provider
+from mysqlsts.db.mysql import AccessDenied, MySQL
+from mysqlsts.errors import DeploymentFailed, SuiteError
+from mysqlsts.files import remove_tree
+from mysqlsts.k8s.client import Kube, KubeError
+from mysqlsts.manifests import apply, hostpaths, source, transformations
+from mysqlsts.manifests.model import Deployment, discover, statefulset_namespace
+from mysqlsts.redaction import redact, register_secret
+from mysqlsts.reporting import evidence
+from mysqlsts.settings import Settings
+from mysqlsts.waiting import WaitTimeout
+
+Obj = dict[str, Any]
+
+
+@dataclass
+class RunInfo:
+    """What every process knows about the run (serialisable for xdist workers)."""
+
+    run_id: str
+    source: str
+    objects: list[Obj]
+    changes: list[str]
+    provider: str
+    cluster_name: str
+    kubeconfig: str
+    local_pv_node: str
+    state_dir: str
+    client_image: str
+    notes: list[str] = field(default_factory=list)
+    # Built once per process from ``objects`` (not serialised).
+    _deployment: Deployment | None = field(default=None, repr=False, compare=False)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        del data["_deployment"]
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunInfo:
+        data = json.loads(text)
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+    def deployment(self) -> Deployment:
+        """The deployment the run applied, discovered once in this process."""
+        if self._deployment is None:
+            self._deployment = discover(self.objects, self.source)
+        return self._deployment
+
+    def kube(self, process: str = "main") -> Kube:
+        # One discovery cache per process: the dynamic client rewrites it unlocked.
+        cache = Path(self.state_dir) / f"discovery-{process}.json"
+        return Kube.from_kubeconfig(Path(self.kubeconfig), discovery_cache=cache)
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(4)
+
+
+class Run:
+    def __init__(
+        self,
+        settings: Settings,
+        say: Callable[[str], None],
+        report_dir: Path,
+        run_id: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.say = say
+        self.report_dir = report_dir
+        # The plugin passes the id it named the run's report folder with.
+        self.run_id = run_id or new_run_id()
+        self.state_dir = Path(tempfile.gettempdir()) / f"mysqlsts-{self.run_id}"
+        self.provider: Provider | None = None
+        self.cluster: ClusterInfo | None = None
+        self.kube: Kube | None = None
+        self.deployment: Deployment | None = None
+        self.changes: list[str] = []
+        self.source_label = ""
+        self.record = apply.DeployRecord()
+        self.paths = hostpaths.PathRecord()
+        self.info: RunInfo | None = None
+        self.teardown_lines: list[str] = []
+        self._down = False
+
+    # -- phase 1: nothing is created ----------------------------------------------------
+    def preflight(self) -> None:
+        found = source.locate(self.settings.profile, self.settings.manifests)
+        self.source_label = found.label
+        objects = source.load(found)
+        namespace = statefulset_namespace(objects, found.label)
+        prepared = transformations.prepare(objects, namespace, self.run_id)
+        self.changes = prepared.changes
+        self.deployment = discover(prepared.objects, found.label)
+        # From here on the password never leaves the process unmasked.
+        register_secret(self.deployment.root_password)
+        self.provider = make_provider(
+            self.settings,
+            self.state_dir,
+            list(self.deployment.images),
+            [pv.path for pv in self.deployment.pvs],
+            self.deployment.mysql_image,
+        )
+        self.provider.preflight()
+
+    # -- phase 2: create, recording each step --------------------------------------------
+    def up(self) -> RunInfo:
+        assert self.provider is not None and self.deployment is not None, "preflight() first"
+        deployment = self.deployment
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.say(f"mysqlsts: bringing up a {self.settings.cluster} cluster")
+        try:
+            self.cluster = self.provider.up()
+            self.kube = Kube.from_kubeconfig(
+                self.cluster.kubeconfig, discovery_cache=self.state_dir / "discovery-main.json"
+            )
+            # A kind cluster fresh from `kind create` may not have a Ready node or the
+            # default service account yet; the helper pod needs both.
+            self.kube.wait_node_ready(self.cluster.local_pv_node, timeout=180)
+            self.kube.wait_service_account(hostpaths.HELPER_NAMESPACE)
+            skip = apply.check_conflicts(self.kube, deployment, self.run_id, self.record)
+            paths = [pv.path for pv in deployment.pvs]
+            image = hostpaths.helper_image(deployment.mysql_image)
+            self.say(f"mysqlsts: checking PV paths on node {self.cluster.local_pv_node}")
+            self.paths = hostpaths.prepare(
+                self.kube, self.run_id, image, paths, self.cluster.local_pv_node
+            )
+            self.say(f"mysqlsts: applying {len(deployment.objects)} objects ({self.source_label})")
+            apply.apply_all(self.kube, deployment, skip, self.record)
+            wait_until_up(
+                self.kube,
+                MySQL(self.kube, deployment),
+                deployment,
+                self.settings.deploy_timeout,
+                self.say,
+            )
+        except (SuiteError, KubeError, WaitTimeout) as error:
+            # Every failure here ends the run with one line, whatever raised it.
+            problem = error if isinstance(error, SuiteError) else DeploymentFailed(str(error))
+            saved = self.save_evidence()
+            if saved:
+                raise type(problem)(f"{problem} (events and logs: {saved})") from None
+            raise problem from None
+        self.info = RunInfo(
+            run_id=self.run_id,
+            source=self.source_label,
+            objects=list(deployment.objects),
+            changes=self.changes,
+            provider=self.cluster.provider,
+            cluster_name=self.cluster.name,
+            kubeconfig=str(self.cluster.kubeconfig),
+            local_pv_node=self.cluster.local_pv_node,
+            state_dir=str(self.state_dir),
+            client_image=self.cluster.client_image,
+            notes=[*self.cluster.notes, *self.record.notes],
+            _deployment=deployment,
+        )
+        return self.info
+
+    def save_evidence(self) -> Path | None:
+        """Write the namespace's evidence to a file (no test report exists yet)."""
+        if self.kube is None or self.deployment is None:
+            return None
+        try:
+            collected = evidence.collect(self.kube, self.deployment.namespace)
+            self.report_dir.mkdir(parents=True, exist_ok=True)
+            path = self.report_dir / "mysqlsts-setup-failure.txt"
+            path.write_text(evidence.as_text(collected))
+            return path
+        except (KubeError, OSError):
+            return None
+
+    # -- phase 3: undo ---------------------------------------------------------------------
+    def down(self) -> list[str]:
+        """Undo everything recorded (idempotent); with --keep-cluster, keep it all."""
+        if self._down:
+            return self.teardown_lines
+        self._down = True
+        keep = self.settings.keep_cluster
+        lines: list[str] = []
+        if keep:
+            if self.cluster is not None:
+                lines.append("--keep-cluster: the deployment, its PVs and their data were left")
+        elif self.provider is not None and self.provider.owns_cluster:
+            pass  # deleting the cluster below removes the deployment with it, and faster
+        elif self.kube is not None and self.deployment is not None:
+            lines += apply.teardown(self.kube, self.deployment, self.record)
+            # A kind cluster's PV data goes with the run's directory; a borrowed
+            # cluster's stays on the node unless removed explicitly.
+            if self.provider is not None and self.provider.node_data_outlives_run:
+                try:
+                    hostpaths.clean(
+                        self.kube,
+                        self.run_id,
+                        hostpaths.helper_image(self.deployment.mysql_image),
+                        [pv.path for pv in self.deployment.pvs],
+                        self.paths,
+                    )
+                    if self.paths.created or self.paths.existed_empty:
+                        lines.append("removed the run's data from the PV paths")
+                except (SuiteError, KubeError, AssertionError) as error:
+                    lines.append(f"could not clean the PV paths: {error}")
+        if self.provider is not None:
+            lines += self.provider.down(keep)
+        if not keep:
+            lines += remove_tree(self.state_dir)
+        self.teardown_lines = [redact(line) for line in lines]
+        return self.teardown_lines
+
+
+def wait_until_up(
+    kube: Kube, mysql: MySQL, deployment: Deployment, timeout: float, say: Callable[[str], None]
+) -> None:
+    """Master ready, root password accepted, then every replica ready."""
+    ns = deployment.namespace
+    try:
+        say(f"waiting for {deployment.master_pod} to be ready")
+        kube.wait_pod_ready(ns, deployment.master_pod, timeout=timeout)
+        # Checked as soon as the master is up: a wrong password is clear long before
+        # the replicas have cloned.
+        try:
+            with mysql.connect(deployment.master_pod, timeout=60):
+                pass
+        except AccessDenied as error:
+            raise DeploymentFailed(
+                f"the root password from {deployment.password_source} is refused by "
+                f"{deployment.master_pod}: {error}"
+            ) from None
+        say(f"waiting for StatefulSet {deployment.statefulset} ({deployment.replicas} replicas)")
+        kube.wait_statefulset_ready(ns, deployment.statefulset, timeout=timeout)
+    except WaitTimeout as error:
+        raise DeploymentFailed(str(error)) from None

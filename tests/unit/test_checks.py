@@ -1,0 +1,131 @@
+"""The pure helpers of the scaling and failover suites: logs, keys, ordering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mysqlsts.checks.clone import cloned_from, stream_window, streaming_commands
+from mysqlsts.checks.ordering import PodTimeline, ordering_violations
+from mysqlsts.checks.scratch import compare_keys
+from mysqlsts.k8s.events import parse_time
+
+# clone-mysql's trace (set -x) on the stand-ins, as the kubelet returns it.
+CLONED = """+ [[ -d /var/lib/mysql/mysql ]]
+++ hostname
++ [[ mysql-2 =~ -([0-9]+)$ ]]
++ ordinal=2
++ [[ 2 == 0 ]]
++ ncat --recv-only mysql-1.mysql 3307
++ xbstream -x -C /var/lib/mysql
++ xtrabackup --prepare --target-dir=/var/lib/mysql
+mariabackup based on MariaDB server 10.11.18-MariaDB debian-linux-gnu (x86_64)
+[00] 2026-11-25 13:04:09 completed OK!
+"""
+SKIPPED = "+ [[ -d /var/lib/mysql/mysql ]]\n+ exit 0\n"
+
+
+def test_a_clone_names_the_pod_it_streamed_from() -> None:
+    assert cloned_from(CLONED, "mysql") == [1]
+    assert streaming_commands(CLONED) == [
+        "ncat --recv-only mysql-1.mysql 3307",
+        "xbstream -x -C /var/lib/mysql",
+    ]
+
+
+def test_a_clone_from_the_master_is_told_apart() -> None:
+    log = CLONED.replace("mysql-1.mysql", "mysql-0.mysql")
+    assert cloned_from(log, "mysql") == [0]
+
+
+def test_a_skipped_clone_streams_nothing() -> None:
+    assert streaming_commands(SKIPPED) == []
+    assert cloned_from(SKIPPED, "mysql") == []
+
+
+def test_output_lines_that_mention_tools_are_not_commands() -> None:
+    log = "ncat: Connection refused.\n+ echo done\n"
+    assert streaming_commands(log) == []
+
+
+def test_other_statefulsets_pods_are_not_sources() -> None:
+    log = "+ ncat --recv-only db-1.db 3307\n"
+    assert cloned_from(log, "mysql") == []
+    assert cloned_from(log, "db") == [1]
+
+
+def test_key_comparison_tells_lost_duplicated_and_unexpected_rows_apart() -> None:
+    result = compare_keys([1, 2, 3, 4], [1, 2, 2, 4, 9])
+    assert result.missing == [3]
+    assert result.duplicated == {2: 2}
+    assert result.unexpected == [9]
+    assert not result.identical
+    assert "1 missing (3)" in str(result)
+    assert compare_keys([1, 2], [2, 1]).identical
+    assert str(compare_keys([], [])) == "identical"
+
+
+def pod(name: str, uid: str, created: str, ready_at: str | None) -> dict[str, Any]:
+    conditions = (
+        []
+        if ready_at is None
+        else [{"type": "Ready", "status": "True", "lastTransitionTime": ready_at}]
+    )
+    return {
+        "metadata": {"name": name, "uid": uid, "creationTimestamp": created},
+        "status": {"conditions": conditions},
+    }
+
+
+def test_ordered_creation_has_no_violation() -> None:
+    timeline = PodTimeline()
+    timeline.observe([pod("mysql-0", "a", "2026-01-01T10:00:00Z", "2026-01-01T10:00:20Z")])
+    timeline.observe([pod("mysql-1", "b", "2026-01-01T10:01:00Z", None)])
+    timeline.observe([pod("mysql-1", "b", "2026-01-01T10:01:00Z", "2026-01-01T10:01:15Z")])
+    timeline.observe([pod("mysql-2", "c", "2026-01-01T10:01:15Z", "2026-01-01T10:01:40Z")])
+    assert ordering_violations(timeline, ["mysql-0", "mysql-1", "mysql-2"]) == []
+
+
+def test_parallel_creation_is_a_violation() -> None:
+    timeline = PodTimeline()
+    timeline.observe(
+        [
+            pod("mysql-1", "b", "2026-01-01T10:01:00Z", "2026-01-01T10:01:15Z"),
+            pod("mysql-2", "c", "2026-01-01T10:01:00Z", "2026-01-01T10:01:30Z"),
+        ]
+    )
+    problems = ordering_violations(timeline, ["mysql-1", "mysql-2"])
+    assert problems == ["mysql-2 created at 10:01:00, before mysql-1 was ready at 10:01:15"]
+
+
+def test_a_replaced_pod_starts_a_new_timeline() -> None:
+    timeline = PodTimeline()
+    timeline.observe([pod("mysql-1", "old", "2026-01-01T09:00:00Z", "2026-01-01T09:00:10Z")])
+    timeline.observe([pod("mysql-1", "new", "2026-01-01T10:00:00Z", None)])
+    assert timeline.created["mysql-1"] == parse_time("2026-01-01T10:00:00Z")
+    assert "mysql-1" not in timeline.ready
+
+
+def stamped(log: str, start_second: int = 30) -> str:
+    """The log as `kubectl logs --timestamps` gives it: a line every 0.25 s."""
+    lines = []
+    for index, line in enumerate(log.splitlines()):
+        at = start_second * 4 + index
+        lines.append(f"2026-11-25T16:55:{at // 4:02d}.{(at % 4) * 25:02d}0000123Z {line}")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_stream_window_runs_from_the_stream_to_the_prepare() -> None:
+    start, end = stream_window(stamped(CLONED)) or (None, None)
+    assert start == parse_time("2026-11-25T16:55:31.250000Z")  # + ncat (line 6)
+    assert end == parse_time("2026-11-25T16:55:31.750000Z")  # + xtrabackup --prepare
+
+
+def test_no_window_without_a_complete_stream() -> None:
+    assert stream_window(stamped(SKIPPED)) is None
+    unfinished = "".join(CLONED.splitlines(keepends=True)[:7])  # the stream never ended
+    assert stream_window(stamped(unfinished)) is None
+
+
+def test_nanosecond_timestamps_parse() -> None:
+    parsed = parse_time("2026-11-25T16:55:30.123456789Z")
+    assert parsed is not None and parsed.microsecond == 123456

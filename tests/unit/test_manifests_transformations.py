@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import article
+
+from mysqlsts.manifests import transformations as t
+
+
+def test_pvs_are_retargeted_to_the_labelled_node_and_the_change_is_described() -> None:
+    original = article.objects()
+    done = t.retarget_local_pvs(original)
+    pvs = [o for o in done.objects if o["kind"] == "PersistentVolume"]
+    assert len(pvs) == 3
+    for pv in pvs:
+        term = pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"]
+        assert term == [
+            {
+                "matchExpressions": [
+                    {"key": "mysqlsts.io/local-pv", "operator": "In", "values": ["true"]}
+                ]
+            }
+        ]
+        assert pv["spec"]["local"]["path"].startswith("/data/svr/projects/mysql")
+    assert done.changes[0] == (
+        "PersistentVolume example-mysql-pv: nodeAffinity kubernetes.io/hostname In [172.31.170.51] "
+        "-> mysqlsts.io/local-pv In [true] (the node the suite labelled for local PVs)"
+    )
+    assert len(done.changes) == 3
+    # The input is untouched (files are never edited; objects neither).
+    assert original == article.objects()
+
+
+def test_pvs_without_node_affinity_are_left_alone() -> None:
+    network_pv = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": "nfs"},
+        "spec": {"nfs": {}},
+    }
+    done = t.retarget_local_pvs([network_pv])
+    assert done.objects == [network_pv] and done.changes == []
+
+
+def test_already_retargeted_pvs_report_no_change() -> None:
+    once = t.retarget_local_pvs(article.objects())
+    assert t.retarget_local_pvs(once.objects).changes == []
+
+
+def test_describe_terms() -> None:
+    terms = [
+        {
+            "matchExpressions": [
+                {"key": "a", "operator": "In", "values": ["1", "2"]},
+                {"key": "b", "operator": "Exists"},
+            ]
+        },
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n"]}]},
+    ]
+    assert (
+        t.describe_node_selector_terms(terms)
+        == "a In [1, 2] AND b Exists [] OR field metadata.name In [n]"
+    )
+
+
+def test_missing_namespace_is_added_and_reported() -> None:
+    without = [o for o in article.objects() if o["kind"] != "Namespace"]
+    done = t.ensure_namespace(without, "mysql")
+    assert done.objects[0] == {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "mysql"},
+    }
+    assert done.changes == ["Namespace mysql: added (the manifests use it but do not create it)"]
+    assert t.ensure_namespace(article.objects(), "mysql").changes == []
+
+
+def test_prepare_labels_metadata_only_and_lists_every_change() -> None:
+    done = t.prepare(article.objects(), "mysql", "r1")
+    assert all(o["metadata"]["labels"][t.RUN_LABEL_KEY] == "r1" for o in done.objects)
+    sts = article.statefulset(done.objects)
+    assert t.RUN_LABEL_KEY not in sts["spec"]["template"]["metadata"]["labels"]
+    assert sts["metadata"]["labels"]["app"] == "mysql"
+    assert len(done.changes) == 4 and "mysqlsts.io/run=r1" in done.changes[-1]
