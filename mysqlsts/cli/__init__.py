@@ -1,0 +1,1 @@
+"""Command lines: python -m mysqlsts.cli.defects | reports | secretscan."""

@@ -24,6 +24,7 @@ from mysqlsts.k8s.events import event_rows, pod_events
 from mysqlsts.k8s.status import condition, summarize_pod
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
+from mysqlsts.reporting.steps import step
 from mysqlsts.waiting import Seen, wait_for
 
 pytestmark = pytest.mark.mutates_deployment
@@ -34,7 +35,7 @@ Obj = dict[str, Any]
 SCHEDULING_REASONS = ("unschedulable", "node affinity")
 
 
-@allure.step("PV {old.volume} admits node {old.node} only")
+@step("PV {old.volume} admits node {old.node} only")
 def pv_admits_only_its_node(kube: Kube, old: PodIdentity) -> None:
     assert old.volume is not None
     pv = kube.get_pv(old.volume)
@@ -46,7 +47,7 @@ def pv_admits_only_its_node(kube: Kube, old: PodIdentity) -> None:
     assert admitted == [old.node], f"PV {old.volume} admits {admitted}, not only {old.node}"
 
 
-@allure.step("the new {old.name} stays Pending with a scheduling reason")
+@step("the new {old.name} stays Pending with a scheduling reason")
 def stays_pending(kube: Kube, namespace: str, old: PodIdentity, since: datetime) -> Obj:
     """The scheduler's decision on the new instance: Unschedulable, for its PV's node."""
 
@@ -80,7 +81,7 @@ def stays_pending(kube: Kube, namespace: str, old: PodIdentity, since: datetime)
     return pending
 
 
-@allure.step("{old.name} is still Pending after the writes")
+@step("{old.name} is still Pending after the writes")
 def still_pending(kube: Kube, namespace: str, old: PodIdentity, pending: Obj) -> None:
     still = kube.get_pod(namespace, old.name)
     assert still is not None and still["metadata"]["uid"] == pending["metadata"]["uid"]
@@ -89,7 +90,7 @@ def still_pending(kube: Kube, namespace: str, old: PodIdentity, pending: Obj) ->
     assert not still["spec"].get("nodeName")
 
 
-@allure.step("{old.name} starts on {old.node} with its claim and data")
+@step("{old.name} starts on {old.node} with its claim and data")
 def returns_in_place(kube: Kube, mysql: MySQL, deployment: Deployment, old: PodIdentity) -> None:
     returned = kube.wait_pod_ready(deployment.namespace, old.name)
     new = identity_of(kube, deployment, returned)

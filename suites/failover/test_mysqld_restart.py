@@ -39,12 +39,13 @@ from mysqlsts.k8s.events import event_rows, pod_events
 from mysqlsts.k8s.status import container_status
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
+from mysqlsts.reporting.steps import step
 from mysqlsts.waiting import Seen, wait_for
 
 pytestmark = pytest.mark.mutates_deployment
 
 
-@allure.step("{old.name} restarts its container in place")
+@step("{old.name} restarts its container in place")
 def restarted_in_place(
     kube: Kube, deployment: Deployment, old: PodIdentity, *, timeout: float
 ) -> None:
@@ -127,7 +128,7 @@ def socket_removed(
             wait_mysql_restarted(kube, deployment, old, timeout=180)
 
 
-@allure.step("an event says {pod}'s container was killed for failing its liveness probe")
+@step("an event says {pod}'s container was killed for failing its liveness probe")
 def killed_for_liveness(kube: Kube, namespace: str, pod: str, since: datetime) -> None:
     events = pod_events(kube.events(namespace), pod, since)
     attachments.table(f"events of {pod} since the socket was removed", event_rows(events))
@@ -139,7 +140,7 @@ def killed_for_liveness(kube: Kube, namespace: str, pod: str, since: datetime) -
     assert killed, f"no event says {pod}'s container was killed for failing its liveness probe"
 
 
-@allure.step("{master} keeps its rows; replicas reconnect and apply later writes")
+@step("{master} keeps its rows; replicas reconnect and apply later writes")
 def master_and_replicas_hold(
     mysql: MySQL, deployment: Deployment, scratch: ScratchTable, before: list[int], master: str
 ) -> None:

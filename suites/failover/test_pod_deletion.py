@@ -25,12 +25,13 @@ from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.status import summarize_pod
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
+from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
 
 pytestmark = pytest.mark.mutates_deployment
 
 
-@allure.step("{old.name} returns in the same place")
+@step("{old.name} returns in the same place")
 def returns_in_place(kube: Kube, deployment: Deployment, old: PodIdentity) -> None:
     returned = kube.wait_pod_replaced(deployment.namespace, old.name, old.uid)
     new = identity_of(kube, deployment, returned)
@@ -38,7 +39,7 @@ def returns_in_place(kube: Kube, deployment: Deployment, old: PodIdentity) -> No
     assert new.same_place(old), f"{old.name} came back elsewhere: {old} -> {new}"
 
 
-@allure.step("stop {replica}'s IO thread, write rows it must miss, delete it")
+@step("stop {replica}'s IO thread, write rows it must miss, delete it")
 def delete_after_missing_rows(
     kube: Kube, mysql: MySQL, scratch: ScratchTable, namespace: str, replica: str
 ) -> list[int]:
@@ -100,7 +101,7 @@ def test_deleted_replica_returns_with_its_claim_and_data_and_catches_up(
             scratch.assert_identical(replica, [*before, *missed, *away, *after], "after its return")
 
 
-@allure.step("while the master is away, replicas refuse writes")
+@step("while the master is away, replicas refuse writes")
 def replicas_refuse_writes(
     kube: Kube, mysql: MySQL, deployment: Deployment, scratch: ScratchTable
 ) -> None:
@@ -124,7 +125,7 @@ def replicas_refuse_writes(
         )
 
 
-@allure.step("{master} holds the writes acknowledged before the deletion")
+@step("{master} holds the writes acknowledged before the deletion")
 def holds_acknowledged_before(scratch: ScratchTable, master: str, acknowledged: list[int]) -> None:
     lost = sorted(set(acknowledged) - set(scratch.keys(master)))
     attachments.text(

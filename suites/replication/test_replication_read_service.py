@@ -14,13 +14,12 @@ import time
 from collections import Counter
 from typing import Any
 
-import allure
-
 from mysqlsts.k8s import pods
 from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.status import is_pod_ready
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
+from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
 
 # Connections are made until missing a pod by chance is this unlikely (if the Service
@@ -39,7 +38,7 @@ def connections_needed(pods: int, miss_probability: float = MISS_PROBABILITY) ->
     return math.ceil(math.log(miss_probability / pods) / math.log(1 - 1 / pods))
 
 
-@allure.step("the read Service's ready endpoints are the StatefulSet's ready pods")
+@step("the read Service's ready endpoints are the StatefulSet's ready pods")
 def ready_pods_behind(kube: Kube, deployment: Deployment, service: str) -> list[str]:
     ns = deployment.namespace
     ready = sorted(
@@ -79,7 +78,7 @@ def client_pod(deployment: Deployment, run: RunInfo) -> dict[str, Any]:
     )
 
 
-@allure.step("{count} fresh connections to the read Service from inside the cluster")
+@step("{count} fresh connections to the read Service from inside the cluster")
 def answers_through(
     kube: Kube, deployment: Deployment, run: RunInfo, service: str, count: int
 ) -> Counter[str]:

@@ -9,21 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import allure
-
 from mysqlsts.checks.scratch import scratch_database
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.db.replication import BinlogPosition, ReplicaStatus, read_master_position
 from mysqlsts.db.server import current_user_privileges, global_variable, is_mariadb, is_on
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
+from mysqlsts.reporting.steps import step
 
 # MariaDB has no super_read_only; its bypass of read_only is this privilege (MySQL: SUPER).
 MARIADB_READ_ONLY_BYPASS = "READ_ONLY ADMIN"
 MASTER_VARIABLES = ("log_bin", "log_bin_basename", "read_only", "super_read_only")
 
 
-@allure.step("binary log and read-only settings of the master")
+@step("binary log and read-only settings of the master")
 def master_settings(mysql: MySQL, master: str) -> tuple[dict[str, str | None], BinlogPosition]:
     """The master's settings, and its binlog position before the write."""
     with mysql.connect(master) as conn:
@@ -39,7 +38,7 @@ def master_settings(mysql: MySQL, master: str) -> tuple[dict[str, str | None], B
         return variables, read_master_position(conn)
 
 
-@allure.step("root creates a table on the master, writes and reads back a row")
+@step("root creates a table on the master, writes and reads back a row")
 def root_write_on(mysql: MySQL, master: str, database: str) -> tuple[list[Any], BinlogPosition]:
     """The rows read back after root's write, and the binlog position after it."""
     with mysql.connect(master, database=database) as conn, conn.cursor() as cursor:

@@ -12,7 +12,6 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-import allure
 import pymysql
 
 from mysqlsts.checks.scratch import scratch_database
@@ -21,6 +20,7 @@ from mysqlsts.db.replication import read_own_binlog, read_replica_status
 from mysqlsts.db.server import global_variable, is_on
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
+from mysqlsts.reporting.steps import step
 
 STATEMENTS = (
     "INSERT INTO `{db}`.`t` VALUES (2, 'written on the replica')",
@@ -103,7 +103,7 @@ def compare_snapshots(
             seen.problems.append(f"{pod}: {key} changed: {before[key]} -> {after[key]}")
 
 
-@allure.step("root writes on {pod}")
+@step("root writes on {pod}")
 def writes_on_replica(mysql: MySQL, pod: str, database: str, seen: Attempts) -> None:
     """Every statement refused with 1290, nothing changed, replication still running."""
     try:

@@ -19,17 +19,18 @@ from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
+from mysqlsts.reporting.steps import step
 
 pytestmark = pytest.mark.mutates_deployment
 
 
-@allure.step("scale {deployment.statefulset} to {replicas} replicas")
+@step("scale {deployment.statefulset} to {replicas} replicas")
 def scale_to(kube: Kube, deployment: Deployment, replicas: int) -> None:
     kube.scale_statefulset(deployment.namespace, deployment.statefulset, replicas)
     kube.wait_statefulset_ready(deployment.namespace, deployment.statefulset, replicas=replicas)
 
 
-@allure.step("{removed.name} is gone, the other pods untouched, {removed.claim} kept")
+@step("{removed.name} is gone, the other pods untouched, {removed.claim} kept")
 def only_the_top_pod_left(
     kube: Kube, deployment: Deployment, kept: list[PodIdentity], removed: PodIdentity
 ) -> None:
@@ -63,7 +64,7 @@ def only_the_top_pod_left(
     )
 
 
-@allure.step("{removed.name} got {removed.claim} back and did not clone")
+@step("{removed.name} got {removed.claim} back and did not clone")
 def came_back_on_its_claim(kube: Kube, deployment: Deployment, removed: PodIdentity) -> None:
     back = identity(kube, deployment, removed.name)
     attachments.table(

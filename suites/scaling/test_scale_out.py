@@ -38,21 +38,20 @@ from mysqlsts.k8s.client import TRANSIENT, Kube, raise_if_image_pull_fails
 from mysqlsts.k8s.status import statefulset_ready, summarize_pod, summarize_statefulset
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
+from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
 from mysqlsts.waiting import Seen, wait_for
 
 pytestmark = pytest.mark.mutates_deployment
 
 
-@allure.step("scale {deployment.statefulset} to {replicas} replicas")
+@step("scale {deployment.statefulset} to {replicas} replicas")
 def scale_to(kube: Kube, deployment: Deployment, replicas: int) -> None:
     kube.scale_statefulset(deployment.namespace, deployment.statefulset, replicas)
     kube.wait_statefulset_ready(deployment.namespace, deployment.statefulset, replicas=replicas)
 
 
-@allure.step(
-    "scale {deployment.statefulset} out to {top} replicas, watching creation and readiness"
-)
+@step("scale {deployment.statefulset} out to {top} replicas, watching creation and readiness")
 def scale_out_watching(kube: Kube, deployment: Deployment, top: int) -> PodTimeline:
     """The pods' creation and first readiness, polled while the StatefulSet scales out."""
     ns, sts = deployment.namespace, deployment.statefulset
@@ -105,7 +104,7 @@ def test_scale_out_creates_each_pod_only_after_the_previous_one_is_ready(
         )
 
 
-@allure.step("{new_pod}'s clone log shows a clone from ordinal {source}")
+@step("{new_pod}'s clone log shows a clone from ordinal {source}")
 def cloned_from_previous(kube: Kube, deployment: Deployment, new_pod: str, source: int) -> None:
     container = clone_container(deployment)
     log = kube.logs(deployment.namespace, new_pod, container) or ""
@@ -122,7 +121,7 @@ def cloned_from_previous(kube: Kube, deployment: Deployment, new_pod: str, sourc
     )
 
 
-@allure.step("every pod has its own server id")
+@step("every pod has its own server id")
 def server_ids_distinct(mysql: MySQL, deployment: Deployment, pods: int) -> None:
     ids = {
         pod: mysql.query(pod, "SELECT @@server_id AS id")[0]["id"]
@@ -132,7 +131,7 @@ def server_ids_distinct(mysql: MySQL, deployment: Deployment, pods: int) -> None
     assert len(set(ids.values())) == len(ids), f"server ids are not distinct: {ids}"
 
 
-@allure.step("{new_pod} replicates from the master's binlog")
+@step("{new_pod} replicates from the master's binlog")
 def replicates_from_the_master(mysql: MySQL, deployment: Deployment, new_pod: str) -> None:
     status = mysql.wait_replication_running(new_pod)
     master = mysql.master_position()
@@ -181,7 +180,7 @@ def test_new_replica_clones_from_the_previous_ordinal_and_replicates_from_the_ma
             disturbed.scratch.assert_identical(new_pod, [*before, *later], "after a later write")
 
 
-@allure.step("the writer wrote while the backup streamed into {new_pod}")
+@step("the writer wrote while the backup streamed into {new_pod}")
 def writes_during_the_stream(
     kube: Kube, deployment: Deployment, scratch: ScratchTable, new_pod: str
 ) -> None:

@@ -22,13 +22,14 @@ from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
+from mysqlsts.reporting.steps import step
 
 pytestmark = pytest.mark.mutates_deployment
 
 ARTICLE_VALUE = 123  # what the article inserts into test.counter
 
 
-@allure.step("show slave status on {pod}")
+@step("show slave status on {pod}")
 def show_slave_status(mysql: MySQL, deployment: Deployment, pod: str) -> None:
     status = mysql.replica_status(pod)
     assert status is not None, f"{pod} is not a replica: it has no replica status"
@@ -60,7 +61,7 @@ def the_articles_counter(kube: Kube, mysql: MySQL, deployment: Deployment) -> It
         mysql.query(deployment.master_pod, "DROP DATABASE IF EXISTS test")
 
 
-@allure.step("select * from counter on {pod}")
+@step("select * from counter on {pod}")
 def counter_on(mysql: MySQL, pod: str) -> None:
     mysql.wait_replica_caught_up(pod)
     assert mysql.query(pod, "SELECT * FROM test.counter") == [{"c": ARTICLE_VALUE}]

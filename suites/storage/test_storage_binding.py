@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import allure
 import pytest
 
 from mysqlsts.k8s import pods
@@ -26,6 +25,7 @@ from mysqlsts.labels import RUN_LABEL_KEY
 from mysqlsts.manifests.hostpaths import helper_image
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
+from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
 from mysqlsts.waiting import Seen, WaitTimeout, wait_for
 
@@ -182,7 +182,7 @@ def throwaway_claim(
     assert not errors, f"could not delete the check's objects: {errors}"
 
 
-@allure.step("the unused claim waits for its first consumer")
+@step("the unused claim waits for its first consumer")
 def wait_for_first_consumer_event(kube: Kube, namespace: str, claim: str) -> Obj:
     """The claim's WaitForFirstConsumer event; fails at once if the claim gets bound."""
 
@@ -219,7 +219,7 @@ def wait_for_first_consumer_event(kube: Kube, namespace: str, claim: str) -> Obj
     return event
 
 
-@allure.step("a pod uses the claim: it is bound to the PV of the pod's node")
+@step("a pod uses the claim: it is bound to the PV of the pod's node")
 def first_consumer_binds(made: ThrowawayClaim) -> None:
     marker = f"written by the first consumer of claim {made.claim}"
     consumer = pods.short_lived_pod(

@@ -18,14 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import allure
-
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s import pods
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.hostpaths import helper_image
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
+from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
 
 Obj = dict[str, Any]
@@ -33,6 +32,7 @@ Obj = dict[str, Any]
 
 @dataclass(frozen=True)
 class MarkerTable:
+    token: str  # lowercase hex, in every name the check makes
     database: str
     table: str
     marker: str
@@ -43,7 +43,7 @@ def marker_table(mysql: MySQL) -> Iterator[MarkerTable]:
     """A table on the master with a marker row flushed to its tablespace file, replicated
     to every replica; dropped at the end."""
     token = secrets.token_hex(4)
-    made = MarkerTable(f"sr_disk_{token}", f"t_{token}", f"mysqlsts-disk-marker-{token}")
+    made = MarkerTable(token, f"sr_disk_{token}", f"t_{token}", f"mysqlsts-disk-marker-{token}")
     qualified = f"`{made.database}`.`{made.table}`"
     try:
         with mysql.connect(mysql.deployment.master_pod) as conn, conn.cursor() as cursor:
@@ -84,7 +84,7 @@ def datadir_mount(pod: Obj, container: str, datadir: str) -> dict[str, Any]:
     }
 
 
-@allure.step("each pod's datadir, and its PVs' directories grouped by node")
+@step("each pod's datadir, and its PVs' directories grouped by node")
 def pv_directories_by_node(
     kube: Kube, mysql: MySQL, deployment: Deployment
 ) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
@@ -143,7 +143,7 @@ def files_on_pv(
     }
 
 
-@allure.step("look into the PV directories on node {node}")
+@step("look into the PV directories on node {node}")
 def inspect_node(
     kube: Kube,
     run: RunInfo,
@@ -154,7 +154,7 @@ def inspect_node(
 ) -> list[dict[str, Any]]:
     """From a pod on ``node`` that mounts each PV directory (hostPath, read-only)."""
     inspector = pods.short_lived_pod(
-        f"mysqlsts-pv-inspect-{made.table}-{node}",
+        f"mysqlsts-pv-inspect-{made.token}-{node}",
         deployment.namespace,
         helper_image(deployment.mysql_image),
         run_id=run.run_id,
