@@ -32,3 +32,8 @@ class EnvironmentProblem(SuiteError):
 
 class DeploymentFailed(SuiteError):
     """The manifests were applied but the StatefulSet did not come up as described."""
+
+
+class NotDeclared(AssertionError):
+    """The manifests lack what a check needs (a read Service, claims...): the check fails
+    with this one line, naming what is missing, instead of a traceback."""

@@ -22,6 +22,10 @@ DEFAULT_DEPLOY_TIMEOUT = 600
 # The randomized replication test: a few short runs by default (about 10 s on the lab).
 DEFAULT_RANDOM_RUNS = 6
 DEFAULT_RANDOM_STEPS = 10
+# A kind cluster's workers: those the PVs' nodes map to, and spare ones a pod that its PV
+# does not hold could move to (without a spare node, placement checks cannot fail).
+DEFAULT_WORKERS = 3
+MIN_WORKERS = 2
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -35,6 +39,8 @@ class OptionSpec:
     default: Any = None
     metavar: str | None = None
     is_flag: bool = False
+    # Given several times on the command line; comma-separated in the environment.
+    repeatable: bool = False
 
     @property
     def dest(self) -> str:
@@ -86,10 +92,26 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="NAME",
     ),
     OptionSpec(
+        "--workers",
+        "MYSQLSTS_WORKERS",
+        f"kind: worker nodes besides the control plane (at least {MIN_WORKERS}); each node "
+        "the PVs name gets its own worker, the others are spare",
+        default=DEFAULT_WORKERS,
+        metavar="N",
+    ),
+    OptionSpec(
+        "--pv-node",
+        "MYSQLSTS_PV_NODE",
+        "a PV node the cluster lacks, and the cluster node that stands for it (repeatable; "
+        "on kind the default is one worker per PV node)",
+        metavar="FROM=TO",
+        repeatable=True,
+    ),
+    OptionSpec(
         "--local-pv-node",
         "MYSQLSTS_LOCAL_PV_NODE",
-        "existing clusters: the node that holds the local PVs (default: a node already "
-        "labelled for them, else the first ready schedulable worker)",
+        "existing clusters: the node that stands for every PV node the cluster lacks "
+        "(shorthand for --pv-node FROM=NODE for each of them)",
         metavar="NODE",
     ),
     OptionSpec(
@@ -134,6 +156,8 @@ class Settings:
     deploy_timeout: float
     random_runs: int = DEFAULT_RANDOM_RUNS
     random_steps: int = DEFAULT_RANDOM_STEPS
+    workers: int = DEFAULT_WORKERS
+    pv_nodes: tuple[tuple[str, str], ...] = ()  # --pv-node FROM=TO, in order
 
     def describe(self) -> str:
         source = f"manifests {self.manifests}" if self.manifests else f"profile {self.profile}"
@@ -148,6 +172,19 @@ def positive_int(value: Any, flag: str) -> int:
     if number < 1:
         raise InputError(f"{flag} must be at least 1, got {number}")
     return number
+
+
+def parse_pv_nodes(values: list[str]) -> tuple[tuple[str, str], ...]:
+    """``FROM=TO`` pairs; a node may be mapped once."""
+    pairs: list[tuple[str, str]] = []
+    for value in values:
+        source, sep, target = str(value).partition("=")
+        if not sep or not source.strip() or not target.strip() or "=" in target:
+            raise InputError(f"--pv-node {value!r} is not FROM=TO (a PV's node and a cluster node)")
+        if any(source.strip() == known for known, _ in pairs):
+            raise InputError(f"--pv-node maps {source.strip()} twice")
+        pairs.append((source.strip(), target.strip()))
+    return tuple(pairs)
 
 
 def parse_bool(value: str, env: str) -> bool:
@@ -185,6 +222,13 @@ def resolve(values: Mapping[str, Any], environ: Mapping[str, str] | None = None)
                 raw[spec.dest] = parse_bool(env[spec.env], spec.env)
             else:
                 raw[spec.dest] = spec.default
+        elif spec.repeatable:
+            if given:
+                raw[spec.dest] = list(given)
+            elif env.get(spec.env):
+                raw[spec.dest] = [v for v in env[spec.env].split(",") if v.strip()]
+            else:
+                raw[spec.dest] = []
         elif given not in (None, ""):
             raw[spec.dest] = given
         elif env.get(spec.env):
@@ -212,7 +256,13 @@ def resolve(values: Mapping[str, Any], environ: Mapping[str, str] | None = None)
         )
     if cluster == "kind" and raw["mysqlsts_local_pv_node"]:
         raise InputError(
-            "--local-pv-node is for --cluster existing; on kind the suite uses its own worker"
+            "--local-pv-node is for --cluster existing; on kind each PV node gets a worker "
+            "(--pv-node FROM=TO to choose)"
+        )
+    workers = positive_int(raw["mysqlsts_workers"], "--workers")
+    if workers < MIN_WORKERS:
+        raise InputError(
+            f"--workers must be at least {MIN_WORKERS} (one for the PVs, one spare), got {workers}"
         )
     if cluster == "existing" and not kubeconfig:
         kubeconfig = env.get("KUBECONFIG", "").split(os.pathsep)[0] or str(
@@ -231,4 +281,6 @@ def resolve(values: Mapping[str, Any], environ: Mapping[str, str] | None = None)
         deploy_timeout=deploy_timeout,
         random_runs=positive_int(raw["mysqlsts_random_runs"], "--random-runs"),
         random_steps=positive_int(raw["mysqlsts_random_steps"], "--random-steps"),
+        workers=workers,
+        pv_nodes=parse_pv_nodes(raw["mysqlsts_pv_node"]),
     )

@@ -1,4 +1,5 @@
-"""A throwaway kind cluster (1 control plane + 1 worker) from the lab's node image.
+"""A throwaway kind cluster from the lab's node image, of the suite's shape (a control plane
+and three workers, the first holding a local PV directory).
 
 Created once for the smoke session by the suite's own kind provider and always deleted
 at the end, also after a failure or Ctrl-C (``pytest_sessionfinish`` is the safety net).
@@ -18,6 +19,7 @@ from mysqlsts.cluster.kind import KindProvider
 from mysqlsts.errors import SuiteError
 from mysqlsts.k8s.client import Kube
 from mysqlsts.lab import config as lab_config
+from mysqlsts.manifests.placement import Placement
 
 CLUSTER_NAME = "mysqlsts-lab-smoke"
 # Where the smoke test's local PV lives on the worker (a host directory mounted there).
@@ -29,6 +31,7 @@ _PROVIDER = pytest.StashKey[KindProvider]()
 class LabCluster:
     kube: Kube
     worker: str
+    workers: int
     control_plane: str
     toolbox_image: str
     pv_path: str
@@ -41,7 +44,7 @@ def _provider(config: pytest.Config) -> KindProvider:
         )
         state = Path(tempfile.mkdtemp(prefix="mysqlsts-lab-smoke-"))
         toolbox = lab_config.load().images["toolbox"]
-        config.stash[_PROVIDER] = KindProvider(chosen, state, [toolbox], [SMOKE_PV_PATH], toolbox)
+        config.stash[_PROVIDER] = KindProvider(chosen, state, [toolbox], toolbox)
     return config.stash[_PROVIDER]
 
 
@@ -56,7 +59,11 @@ def lab_cluster(pytestconfig: pytest.Config) -> Iterator[LabCluster]:
                 f"fresh one: kind delete cluster --name {CLUSTER_NAME}",
                 returncode=4,
             )
-        info = provider.up()
+        # One PV directory on the first worker, as the suite places an article's PV.
+        worker = provider.workers[0]
+        info = provider.up(
+            Placement(nodes_by_pv={"smoke": [worker]}, path_by_pv={"smoke": SMOKE_PV_PATH})
+        )
     except SuiteError as error:
         pytest.exit(f"lab smoke: {error}", returncode=4)
     kube = Kube.from_kubeconfig(info.kubeconfig)
@@ -68,7 +75,8 @@ def lab_cluster(pytestconfig: pytest.Config) -> Iterator[LabCluster]:
     )
     yield LabCluster(
         kube=kube,
-        worker=info.local_pv_node,
+        worker=worker,
+        workers=len(provider.workers),
         control_plane=control_plane,
         toolbox_image=lab_config.load().images["toolbox"],
         pv_path=SMOKE_PV_PATH,

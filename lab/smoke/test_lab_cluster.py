@@ -129,13 +129,15 @@ def _client_run(kube: Kube, command: list[str]) -> str:
     )
 
 
-def test_both_nodes_ready(lab_cluster) -> None:  # type: ignore[no-untyped-def]
+def test_every_node_is_ready(lab_cluster) -> None:  # type: ignore[no-untyped-def]
+    want = 1 + lab_cluster.workers  # the control plane and the workers
+
     def probe() -> Seen[None]:
         nodes = lab_cluster.kube.list_nodes()
         ready = {n["metadata"]["name"]: (condition(n, "Ready") or {}).get("status") for n in nodes}
-        return Seen(len(nodes) == 2 and all(v == "True" for v in ready.values()), f"{ready}")
+        return Seen(len(nodes) == want and all(v == "True" for v in ready.values()), f"{ready}")
 
-    wait_for("both nodes Ready", probe, timeout=120, transient=TRANSIENT)
+    wait_for(f"all {want} nodes Ready", probe, timeout=180, transient=TRANSIENT)
 
 
 def test_every_kube_system_pod_running(lab_cluster) -> None:  # type: ignore[no-untyped-def]

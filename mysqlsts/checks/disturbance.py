@@ -20,7 +20,9 @@ from mysqlsts.checks.scratch import ScratchTable
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
+from mysqlsts.reporting import attachments
 from mysqlsts.run.declared import restore
+from mysqlsts.run.evidence import broken_state
 
 
 @dataclass
@@ -47,11 +49,20 @@ class Disturbance:
 def disturbance(
     kube: Kube, mysql: MySQL, deployment: Deployment, label: str
 ) -> Iterator[Disturbance]:
-    """A scratch table for the test; afterwards the deployment as declared, whatever happened."""
+    """A scratch table for the test; afterwards the deployment as declared, whatever happened.
+
+    A failure's evidence is attached first, before the restore."""
     with allure.step("create a scratch database on the master"):
         disturbed = Disturbance(ScratchTable.create(mysql, label), kube)
     try:
         yield disturbed
+    except BaseException:
+        # The state that failed, before anything repairs it (the report's own evidence,
+        # taken after the test, shows the restored deployment).
+        with allure.step("evidence of the broken state, before the restore"):
+            for title, text in broken_state(kube, mysql, deployment):
+                attachments.text(f"before restore: {title}", text)
+        raise
     finally:
         restore(kube, mysql, deployment, uncordon=disturbed.cordoned)
         with allure.step(f"drop {disturbed.scratch.database} everywhere"):

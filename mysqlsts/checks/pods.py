@@ -10,8 +10,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import pytest
+
 from mysqlsts.k8s.client import TRANSIENT, Kube, KubeError
-from mysqlsts.k8s.status import container_status, is_pod_ready, summarize_pod
+from mysqlsts.k8s.status import (
+    container_status,
+    is_node_ready,
+    is_pod_ready,
+    is_schedulable,
+    summarize_pod,
+)
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.waiting import Seen, wait_for
 
@@ -108,6 +116,25 @@ def wait_mysql_restarted(
     )
     assert found is not None
     return found
+
+
+def require_another_schedulable_node(kube: Kube, node: str) -> list[str]:
+    """The Ready, schedulable nodes besides ``node``; skips the check when there are none.
+
+    A check that a pod stays on its PV's node proves nothing where the pod has nowhere
+    else to go: it could not fail there.
+    """
+    others = sorted(
+        str(n["metadata"]["name"])
+        for n in kube.list_nodes()
+        if n["metadata"]["name"] != node and is_node_ready(n) and is_schedulable(n)
+    )
+    if not others:
+        pytest.skip(
+            f"no Ready schedulable node besides {node}: a pod that its PV did not pin could "
+            "not go elsewhere either, so this check could not fail here (kind: --workers 2+)"
+        )
+    return others
 
 
 def container_exec(kube: Kube, deployment: Deployment, pod: str, script: str) -> str:

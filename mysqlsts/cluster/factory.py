@@ -12,14 +12,13 @@ def make_provider(
     settings: Settings,
     state_dir: Path,
     images: list[str],
-    pv_paths: list[str],
     mysql_image: str,
 ) -> Provider:
     """The provider for ``settings.cluster``, told what the deployment needs of it."""
     if settings.cluster == "kind":
         from mysqlsts.cluster.kind import KindProvider
 
-        return KindProvider(settings, state_dir, images, pv_paths, mysql_image)
+        return KindProvider(settings, state_dir, images, mysql_image)
     from mysqlsts.cluster.existing import ExistingProvider
 
     return ExistingProvider(settings, state_dir, mysql_image)

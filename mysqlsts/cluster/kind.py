@@ -17,27 +17,24 @@ from pytest_kind.cluster import KindCluster
 
 from mysqlsts import programs
 from mysqlsts.cluster import kind_config
-from mysqlsts.cluster.provider import CLIENT_IMAGE_ENV, ClusterInfo
+from mysqlsts.cluster.provider import CLIENT_IMAGE_ENV, NODE_ACCESS_DOCKER, ClusterInfo
 from mysqlsts.errors import EnvironmentProblem
 from mysqlsts.files import remove_tree
-from mysqlsts.k8s.client import Kube, KubeError, Obj
+from mysqlsts.k8s.client import Obj
 from mysqlsts.lab import config as lab_config
-from mysqlsts.labels import LOCAL_PV_LABEL_KEY, LOCAL_PV_LABEL_VALUE
+from mysqlsts.manifests import placement
+from mysqlsts.manifests.placement import Placement
 from mysqlsts.settings import Settings
 
 DOCKER_TIMEOUT = 20.0
 
 
-def local_pv_node(cluster: str, nodes: list[Obj]) -> str:
-    """The node this suite labelled for local PVs when it created ``cluster``."""
-    for node in nodes:
-        if (node["metadata"].get("labels") or {}).get(LOCAL_PV_LABEL_KEY) == LOCAL_PV_LABEL_VALUE:
-            return str(node["metadata"]["name"])
-    raise EnvironmentProblem(
-        f"kind cluster {cluster} has no node labelled "
-        f"{LOCAL_PV_LABEL_KEY}={LOCAL_PV_LABEL_VALUE} (not made by this suite?): "
-        "delete it or choose another --cluster-name"
-    )
+def canonical(ref: str) -> str:
+    """An image reference as containerd lists it (Docker Hub's images fully qualified)."""
+    first = ref.split("/", 1)[0]
+    if "/" in ref and ("." in first or ":" in first or first == "localhost"):
+        return ref  # names its registry already
+    return f"docker.io/{ref if '/' in ref else 'library/' + ref}"
 
 
 def docker_has_image(image: str) -> bool:
@@ -96,12 +93,7 @@ class KindProvider:
     node_data_outlives_run = False
 
     def __init__(
-        self,
-        settings: Settings,
-        state_dir: Path,
-        images: list[str],
-        pv_paths: list[str],
-        mysql_image: str,
+        self, settings: Settings, state_dir: Path, images: list[str], mysql_image: str
     ) -> None:
         self.settings = settings
         self.name = settings.cluster_name
@@ -109,7 +101,7 @@ class KindProvider:
         self.images = images
         self.mysql_image = mysql_image
         self.client_image = mysql_image
-        self.mounts = kind_config.host_dirs(state_dir, pv_paths)
+        self.workers = kind_config.worker_names(self.name, settings.workers)
         self.kind_bin: Path | None = None
         self.node_image: str | None = None
         self.created = False
@@ -149,6 +141,20 @@ class KindProvider:
             )
         self.adopted = self.name in self._existing_clusters()
 
+    def place(self, objects: list[Obj]) -> Placement:
+        """One worker per node the PVs name (the others spare); PVs that name no node get
+        their directory on every worker."""
+        mapping = placement.map_nodes(
+            placement.source_nodes(objects),
+            self.settings.pv_nodes,
+            self.workers,
+            spread=True,
+        )
+        workers = [
+            {"metadata": {"name": w, "labels": {placement.HOSTNAME_LABEL: w}}} for w in self.workers
+        ]
+        return placement.place(objects, mapping, workers)
+
     def _make_cluster(self) -> KindCluster:
         cwd_marker = Path(".pytest-kind")
         existed = cwd_marker.exists()
@@ -165,7 +171,7 @@ class KindProvider:
             shutil.rmtree(cwd_marker, ignore_errors=True)
         return cluster
 
-    def up(self) -> ClusterInfo:
+    def up(self, pvs: Placement) -> ClusterInfo:
         assert self.kind_bin is not None, "preflight() first"
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.cluster = self._make_cluster()
@@ -183,10 +189,15 @@ class KindProvider:
                 f"kind cluster {self.name} already existed: used as is and not deleted at the end"
             )
         else:
-            for host, _ in self.mounts:
+            paths = pvs.paths_by_node()
+            mounts = [
+                kind_config.host_dirs(self.state_dir, worker, paths.get(worker, []))
+                for worker in self.workers
+            ]
+            for host, _ in (m for worker in mounts for m in worker):
                 host.mkdir(parents=True, exist_ok=True)
             config_file = self.state_dir / "kind-config.yaml"
-            config_file.write_text(kind_config.render(self.mounts))
+            config_file.write_text(kind_config.render(mounts))
             # Recorded before creating: an interrupted create still leaves node
             # containers that teardown must remove.
             self.created = True
@@ -202,20 +213,37 @@ class KindProvider:
                 f"{self.node_image or 'kind default'}"
             )
         self._load_images(notes)
-        pv_node = local_pv_node(self.name, self._nodes())
-        return ClusterInfo("kind", self.name, self.kubeconfig, pv_node, self.client_image, notes)
+        spare = sorted(set(self.workers) - set(pvs.pv_nodes))
+        notes.append(
+            f"{len(self.workers)} workers: {', '.join(pvs.pv_nodes)} hold the PVs; "
+            f"spare: {', '.join(spare) or 'none'}"
+        )
+        return ClusterInfo(
+            "kind", self.name, self.kubeconfig, self.client_image, NODE_ACCESS_DOCKER, notes
+        )
 
-    def _nodes(self) -> list[Obj]:
-        try:
-            return Kube.from_kubeconfig(self.kubeconfig).list_nodes()
-        except KubeError as error:
-            raise EnvironmentProblem(f"kind cluster {self.name} does not answer: {error}") from None
+    def _nodes_missing(self, images: list[str]) -> list[str]:
+        """The ``images`` that some node's containerd lacks (the lab's node image carries
+        the lab's own: those need no load, whatever the number of nodes)."""
+        nodes = [f"{self.name}-control-plane", *self.workers]
+        missing: list[str] = []
+        for node in nodes:
+            done = programs.run(
+                ["docker", "exec", node, "ctr", "--namespace=k8s.io", "images", "list", "-q"],
+                timeout=DOCKER_TIMEOUT,
+            )
+            present = set(done.stdout.split()) if done.returncode == 0 else set()
+            missing += [i for i in images if canonical(i) not in present and i not in missing]
+        return missing
 
     def _load_images(self, notes: list[str]) -> None:
         """Load the run's images from the local Docker into every node, in one ``kind load``
         (their shared layers are saved once; the lab's smoke places pods on every node)."""
         wanted = [*self.images, *([self.client_image] if self.client_image else [])]
-        images = [image for image in dict.fromkeys(wanted) if docker_has_image(image)]
+        local = [image for image in dict.fromkeys(wanted) if docker_has_image(image)]
+        images = self._nodes_missing(local)
+        if local and not images:
+            notes.append(f"images {', '.join(local)} already on every node (the node image)")
         if not images:
             return
         assert self.kind_bin is not None

@@ -12,11 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from mysqlsts.manifests.placement import Placement
+
+Obj = dict[str, Any]
 # Another image for in-cluster MySQL clients than the provider's choice (the cluster must
 # be able to pull it).
 CLIENT_IMAGE_ENV = "MYSQLSTS_CLIENT_IMAGE"
+# How the suite reaches a node's own processes, for the checks that freeze or stop them:
+# through the Docker container that is the node (kind), or not at all.
+NODE_ACCESS_DOCKER = "docker"
+NODE_ACCESS_NONE = ""
 
 
 @dataclass
@@ -24,9 +31,9 @@ class ClusterInfo:
     provider: str
     name: str
     kubeconfig: Path
-    local_pv_node: str
     # Image of in-cluster MySQL client pods (it has the mysql client, getent, ncat).
     client_image: str
+    node_access: str = NODE_ACCESS_NONE
     notes: list[str] = field(default_factory=list)
 
 
@@ -43,8 +50,12 @@ class Provider(Protocol):
     def preflight(self) -> None:
         """Fail with one line if the provider cannot work; create nothing."""
 
-    def up(self) -> ClusterInfo:
-        """Create or adopt the cluster and the labelled local-PV node."""
+    def place(self, objects: list[Obj]) -> Placement:
+        """Which cluster node stands for each node the PVs name (after ``preflight``);
+        a PV node that cannot be placed is refused with one line."""
+
+    def up(self, pvs: Placement) -> ClusterInfo:
+        """Create or adopt the cluster, its nodes ready for the PVs of ``pvs``."""
 
     def down(self, keep: bool) -> list[str]:
         """Undo what ``up`` did (unless ``keep``); return lines for the user."""

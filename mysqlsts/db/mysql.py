@@ -195,12 +195,12 @@ class MySQL:
             return replication.read_master_position(conn)
 
     def replica_status(
-        self, pod: str | int, *, via: Connections | None = None
+        self, pod: str | int, *, via: Connections | None = None, timeout: float = 60
     ) -> ReplicaStatus | None:
         """SHOW SLAVE STATUS of ``pod``; None when it is not a replica."""
         if via is not None:
             return replication.read_replica_status(via.get(pod))
-        with self.connect(pod) as conn:
+        with self.connect(pod, timeout=timeout) as conn:
             return replication.read_replica_status(conn)
 
     def wait_replica_caught_up(

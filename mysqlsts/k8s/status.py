@@ -47,6 +47,19 @@ def is_pod_ready(pod: Obj) -> bool:
     )
 
 
+def is_node_ready(node: Obj) -> bool:
+    cond = condition(node, "Ready")
+    return bool(cond and cond.get("status") == "True")
+
+
+def is_schedulable(node: Obj) -> bool:
+    """Not cordoned and without a taint that keeps pods off (NoSchedule, NoExecute)."""
+    spec = node.get("spec") or {}
+    if spec.get("unschedulable"):
+        return False
+    return not any(t.get("effect") in ("NoSchedule", "NoExecute") for t in spec.get("taints") or [])
+
+
 def container_statuses(pod: Obj) -> list[tuple[str, Obj]]:
     """(``init`` or ``main``, status) for every container status, init containers first."""
     status = pod.get("status") or {}

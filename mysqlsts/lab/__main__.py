@@ -47,6 +47,8 @@ def lab_needed(pytest_args: list[str]) -> bool:
     for spec in settings.OPTIONS:
         if spec.is_flag:
             parser.add_argument(spec.flag, dest=spec.dest, action="store_true")
+        elif spec.repeatable:
+            parser.add_argument(spec.flag, dest=spec.dest, action="append")
         else:
             parser.add_argument(spec.flag, dest=spec.dest)
     known, _ = parser.parse_known_args(pytest_args)

@@ -59,7 +59,7 @@ def plan(config: LabConfig) -> list[Step]:
 
     base = nodeimage.base_step(config, rootfs.read_packages(LAB_DIR / "node" / "packages.txt"))
     steps.append(base)
-    node_images = {k: image_keys[k] for k in nodeimage.COMPONENT_IMAGES}
+    node_images = {k: image_keys[k] for k in nodeimage.PRELOADED_IMAGES}
     steps.append(
         nodeimage.node_step(
             config, base.key(), kubernetes, go_steps["kubernetes"].key(), node_images

@@ -6,8 +6,8 @@ container), so its steps are done here:
 1. base: a debootstrap'd Debian userland with systemd, containerd, runc, CNI plugins,
    plus kind's own files (entrypoint, units, scripts) taken from the kind module;
 2. node: the base plus kubeadm/kubelet/kubectl, /kind/version, /kind/manifests, and
-   every image kubeadm and kind need imported into containerd's ``k8s.io`` namespace,
-   then ``docker commit``.
+   every image kubeadm and kind need, and the lab's stand-ins and toolbox, imported into
+   containerd's ``k8s.io`` namespace, then ``docker commit``.
 """
 
 from __future__ import annotations
@@ -201,6 +201,10 @@ KUBEADM_IMAGES = (
     "pause",
 )
 COMPONENT_IMAGES = (*KUBEADM_IMAGES, "kindnetd")
+# The lab's own application images, preloaded too: every node of a cluster has them from
+# its first second, so a run loads nothing into a node whatever the number of workers.
+APPLICATION_IMAGES = ("mysql_standin", "xtrabackup_standin", "toolbox")
+PRELOADED_IMAGES = (*COMPONENT_IMAGES, *APPLICATION_IMAGES)
 
 
 def check_kubeadm_images(log: Log, config: LabConfig, kubeadm: Path) -> None:
@@ -281,7 +285,7 @@ def node_step(
                 if time.monotonic() > deadline:
                     raise StepFailed("containerd in the build container did not answer in 60s")
                 time.sleep(1)
-            for image_key in COMPONENT_IMAGES:
+            for image_key in PRELOADED_IMAGES:
                 image = config.images[image_key]
                 save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
                 log.run(
@@ -308,7 +312,7 @@ def node_step(
             )
             missing = [
                 config.images[k]
-                for k in COMPONENT_IMAGES
+                for k in PRELOADED_IMAGES
                 if _canonical(config.images[k]) not in listed
             ]
             if missing:

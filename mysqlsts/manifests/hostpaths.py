@@ -1,7 +1,7 @@
 """Preparing and cleaning the local PV directories on the node, through a short-lived pod.
 
 The suite cannot log into nodes; a short-lived pod (:mod:`mysqlsts.k8s.pods`) with
-hostPath volumes, scheduled by the local-PV label, inspects the PV paths, creates the
+hostPath volumes, pinned to each node that holds PVs, inspects the PV paths, creates the
 missing ones and later removes what the run wrote. It mounts each path's parent, so that
 it can tell "absent" from "empty" (a hostPath of type DirectoryOrCreate would hide that
 difference).
@@ -18,7 +18,6 @@ from typing import Any
 from mysqlsts.errors import DeploymentFailed
 from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.pods import HostMount, run_to_completion, short_lived_pod
-from mysqlsts.labels import LOCAL_PV_LABEL_KEY, LOCAL_PV_LABEL_VALUE
 
 Obj = dict[str, Any]
 # The helper pod lives in "default": it runs before the deployment's namespace exists,
@@ -84,8 +83,8 @@ def parse_report(output: str) -> tuple[PathRecord, list[str]]:
     return record, nonempty
 
 
-def helper_pod(name: str, run_id: str, image: str, paths: list[str], script: str) -> Obj:
-    """A short-lived pod on the local-PV node that mounts each PV path's parent."""
+def helper_pod(name: str, run_id: str, image: str, paths: list[str], script: str, node: str) -> Obj:
+    """A short-lived pod on ``node`` that mounts each PV path's parent."""
     mounts = [
         HostMount(
             posixpath.dirname(path.rstrip("/")) or "/",
@@ -102,7 +101,7 @@ def helper_pod(name: str, run_id: str, image: str, paths: list[str], script: str
         run_id=run_id,
         purpose="pv-paths",
         command=["sh", "-c", script],
-        node_selector={LOCAL_PV_LABEL_KEY: LOCAL_PV_LABEL_VALUE},
+        node=node,
         host_mounts=mounts,
         as_root=True,
     )
@@ -118,28 +117,38 @@ def run_helper(kube: Kube, pod: Obj, timeout: float = HELPER_TIMEOUT) -> str:
     return done.output
 
 
-def prepare(kube: Kube, run_id: str, image: str, paths: list[str], node: str) -> PathRecord:
-    """Make sure every PV path exists and is empty on the local-PV node."""
-    if not paths:
-        return PathRecord()
-    output = run_helper(
-        kube,
-        helper_pod(f"mysqlsts-pv-prepare-{run_id}", run_id, image, paths, prepare_script(paths)),
-    )
-    record, nonempty = parse_report(output)
-    if nonempty:
-        raise DeploymentFailed(
-            f"PV path {nonempty[0]} on node {node} is not empty (data this run did not write); "
-            "empty it or choose another node with --local-pv-node"
+def prepare(
+    kube: Kube, run_id: str, image: str, paths_by_node: dict[str, list[str]]
+) -> dict[str, PathRecord]:
+    """Make sure every PV path exists and is empty on each node that holds it."""
+    records: dict[str, PathRecord] = {}
+    for index, (node, paths) in enumerate(sorted(paths_by_node.items())):
+        if not paths:
+            continue
+        name = f"mysqlsts-pv-prepare-{run_id}-{index}"
+        output = run_helper(
+            kube, helper_pod(name, run_id, image, paths, prepare_script(paths), node)
         )
-    return record
+        records[node], nonempty = parse_report(output)
+        if nonempty:
+            raise DeploymentFailed(
+                f"PV path {nonempty[0]} on node {node} is not empty (data this run did not "
+                "write); empty it or map the PV's node elsewhere with --pv-node"
+            )
+    return records
 
 
-def clean(kube: Kube, run_id: str, image: str, paths: list[str], record: PathRecord) -> None:
+def clean(
+    kube: Kube,
+    run_id: str,
+    image: str,
+    paths_by_node: dict[str, list[str]],
+    records: dict[str, PathRecord],
+) -> None:
     """Remove what the run wrote under the PV paths (after the PVs are gone)."""
-    if not (record.created or record.existed_empty):
-        return
-    pod = helper_pod(
-        f"mysqlsts-pv-clean-{run_id}", run_id, image, paths, clean_script(record, paths)
-    )
-    run_helper(kube, pod)
+    for index, (node, record) in enumerate(sorted(records.items())):
+        if not (record.created or record.existed_empty):
+            continue
+        paths = paths_by_node[node]
+        name = f"mysqlsts-pv-clean-{run_id}-{index}"
+        run_helper(kube, helper_pod(name, run_id, image, paths, clean_script(record, paths), node))

@@ -15,7 +15,7 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Any
 
-from mysqlsts.errors import InputError
+from mysqlsts.errors import InputError, NotDeclared
 from mysqlsts.manifests.source import statefulset_of
 
 Obj = dict[str, Any]
@@ -89,6 +89,11 @@ class Deployment:
         return f"{self.pod_host(ordinal)}.{self.namespace}.svc.cluster.local"
 
     def pvc_name(self, ordinal: int, template: str | None = None) -> str:
+        if template is None and not self.claim_templates:
+            raise NotDeclared(
+                f"StatefulSet {self.statefulset} has no volumeClaimTemplates: its pods have no "
+                "claims, so their data is not kept on persistent volumes"
+            )
         return f"{template or self.claim_templates[0]}-{self.pod_name(ordinal)}"
 
     @property
@@ -99,7 +104,10 @@ class Deployment:
     def read_service(self) -> str:
         """The Service clients use for reads (the article's mysql-read)."""
         if not self.read_services:
-            raise LookupError(f"no non-headless Service selects the pods of {self.statefulset}")
+            raise NotDeclared(
+                f"the manifests have no read Service: no non-headless Service selects a pod of "
+                f"StatefulSet {self.statefulset}"
+            )
         return self.read_services[0]
 
     def objects_of_kind(self, kind: str) -> list[Obj]:
@@ -213,6 +221,20 @@ def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
+# Labels the StatefulSet controller adds to each pod besides its template's.
+POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
+POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
+
+
+def pod_labels(template_labels: dict[str, str], statefulset: str, ordinal: int) -> dict[str, str]:
+    """The labels pod ``ordinal`` carries once the StatefulSet controller made it."""
+    return {
+        **template_labels,
+        POD_NAME_LABEL: f"{statefulset}-{ordinal}",
+        POD_INDEX_LABEL: str(ordinal),
+    }
+
+
 def statefulset_namespace(objects: list[Obj], origin: str = "the manifests") -> str:
     """The namespace of the manifests' StatefulSet (before any transformation)."""
     sts = statefulset_of(objects, origin)
@@ -237,8 +259,8 @@ def discover(objects: list[Obj], origin: str = "the manifests") -> Deployment:
     if not containers:
         raise InputError(f"StatefulSet {sts_name} has no containers")
     init_containers = pod_spec.get("initContainers") or []
-    pod_labels = (template.get("metadata") or {}).get("labels") or {}
-    selector = dict(((spec.get("selector") or {}).get("matchLabels")) or pod_labels)
+    template_labels = (template.get("metadata") or {}).get("labels") or {}
+    selector = dict(((spec.get("selector") or {}).get("matchLabels")) or template_labels)
 
     headless = spec.get("serviceName")
     if not headless:
@@ -250,13 +272,18 @@ def discover(objects: list[Obj], origin: str = "the manifests") -> Deployment:
         )
     if (service.get("spec") or {}).get("clusterIP") != "None":
         raise InputError(f"Service {headless} must be headless (clusterIP: None) for pod DNS names")
+    # A read Service is one that selects at least one pod as the controller labels it
+    # (a Service narrowed to pod-name=mysql-0 is still the read Service: the check that
+    # reads through it then finds it reaching only that pod).
+    replicas = int(spec.get("replicas", 1))
+    labelled = [pod_labels(template_labels, sts_name, i) for i in range(max(replicas, 1))]
     read_services = tuple(
         o["metadata"]["name"]
         for o in objects
         if o["kind"] == "Service"
         and o["metadata"].get("namespace", namespace) == namespace
         and (o.get("spec") or {}).get("clusterIP") != "None"
-        and _selects((o.get("spec") or {}).get("selector") or {}, pod_labels)
+        and any(_selects((o.get("spec") or {}).get("selector") or {}, ls) for ls in labelled)
     )
 
     claim_templates = spec.get("volumeClaimTemplates") or []
@@ -287,7 +314,7 @@ def discover(objects: list[Obj], origin: str = "the manifests") -> Deployment:
         objects=tuple(objects),
         namespace=namespace,
         statefulset=sts_name,
-        replicas=int(spec.get("replicas", 1)),
+        replicas=replicas,
         selector=selector,
         headless_service=headless,
         read_services=read_services,

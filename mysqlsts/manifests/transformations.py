@@ -9,10 +9,12 @@ tested differs from what the manifests say.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mysqlsts.labels import LOCAL_PV_LABEL_KEY, LOCAL_PV_LABEL_VALUE, RUN_LABEL_KEY
+from mysqlsts.labels import RUN_LABEL_KEY
+from mysqlsts.manifests.placement import HOSTNAME_LABEL, named_nodes
 
 Obj = dict[str, Any]
 
@@ -38,39 +40,35 @@ def describe_node_selector_terms(terms: list[Obj]) -> str:
     return " OR ".join(parts) or "(no terms)"
 
 
-def retarget_local_pvs(
-    objects: list[Obj],
-    key: str = LOCAL_PV_LABEL_KEY,
-    value: str = LOCAL_PV_LABEL_VALUE,
-) -> Transformed:
-    """Make every node-bound PV select the node labelled ``key=value``.
+def map_pv_nodes(objects: list[Obj], mapping: Mapping[str, str]) -> Transformed:
+    """Let every PV name the cluster node that stands for the node it names.
 
-    The article pins its PVs to its own node (kubernetes.io/hostname In [172.31.170.51]);
-    no test cluster has that node, so the PVs would never bind. A local PV must name its
-    node (the API requires nodeAffinity for ``local``), hence a rewrite rather than a
-    removal. PVs without nodeAffinity (network storage) are left alone.
+    Only the hostname values of the affinity change (``kubernetes.io/hostname In
+    [172.31.170.51]`` becomes ``In [mysqlsts-worker]``); a PV whose nodes exist, or that
+    names none, is left as written. See :mod:`mysqlsts.manifests.placement`.
     """
-    wanted = [{"matchExpressions": [{"key": key, "operator": "In", "values": [value]}]}]
     result = Transformed(objects=[])
     for obj in objects:
-        spec = obj.get("spec") or {}
-        required = ((spec.get("nodeAffinity") or {}).get("required")) or {}
-        is_node_bound = obj.get("kind") == "PersistentVolume" and (
-            "local" in spec or required.get("nodeSelectorTerms")
-        )
-        if not is_node_bound:
+        if obj.get("kind") != "PersistentVolume" or not any(
+            mapping.get(n, n) != n for n in named_nodes(obj)
+        ):
             result.objects.append(obj)
             continue
-        before = describe_node_selector_terms(required.get("nodeSelectorTerms") or [])
         new = copy.deepcopy(obj)
-        new["spec"]["nodeAffinity"] = {"required": {"nodeSelectorTerms": wanted}}
-        after = describe_node_selector_terms(wanted)
+        required = new["spec"]["nodeAffinity"]["required"]
+        for term in required.get("nodeSelectorTerms") or []:
+            for expr in term.get("matchExpressions") or []:
+                if expr.get("key") == HOSTNAME_LABEL and expr.get("operator") == "In":
+                    expr["values"] = [mapping.get(str(v), str(v)) for v in expr["values"]]
+        before = describe_node_selector_terms(
+            obj["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"]
+        )
+        after = describe_node_selector_terms(required["nodeSelectorTerms"])
         result.objects.append(new)
-        if before != after:
-            result.changes.append(
-                f"PersistentVolume {obj['metadata']['name']}: nodeAffinity {before} -> {after} "
-                "(the node the suite labelled for local PVs)"
-            )
+        result.changes.append(
+            f"PersistentVolume {obj['metadata']['name']}: nodeAffinity {before} -> {after} "
+            "(the cluster node that stands for the node the manifests name)"
+        )
     return result
 
 
@@ -104,10 +102,10 @@ def label_for_run(objects: list[Obj], run_id: str) -> Transformed:
 
 
 def prepare(objects: list[Obj], namespace: str, run_id: str) -> Transformed:
-    """All transformations of a run, in order, with their change descriptions."""
+    """The transformations that need no cluster, in order, with their change descriptions
+    (:func:`map_pv_nodes` follows once the provider has placed the PVs)."""
     changes: list[str] = []
     for step in (
-        lambda objs: retarget_local_pvs(objs),
         lambda objs: ensure_namespace(objs, namespace),
         lambda objs: label_for_run(objs, run_id),
     ):

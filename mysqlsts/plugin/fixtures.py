@@ -105,6 +105,33 @@ def mysql(request: pytest.FixtureRequest) -> MySQL:
     return _require(request).mysql
 
 
+# -- checks that need replicas --------------------------------------------------------------
+NEEDS_REPLICAS = "needs_replicas"
+
+
+def replicas_missing(declared: int, wanted: int) -> str | None:
+    """Why a check needing ``wanted`` replicas besides the master cannot run (None: it can)."""
+    if declared - 1 >= wanted:
+        return None
+    return (
+        f"needs at least {wanted} replica(s) besides the master, the manifests declare "
+        f"replicas: {declared}: with fewer it would check nothing"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _declared_replicas(request: pytest.FixtureRequest) -> None:
+    """A check marked ``needs_replicas(N)`` is skipped, with the declared replica count in
+    its reason, when the manifests declare fewer: a loop over no replica passes on nothing."""
+    marker = request.node.get_closest_marker(NEEDS_REPLICAS)
+    ctx = context(request.config)
+    if marker is None or ctx is None:
+        return
+    reason = replicas_missing(ctx.deployment.replicas, int(marker.args[0] if marker.args else 1))
+    if reason:
+        pytest.skip(reason)
+
+
 # -- tests that change the deployment ---------------------------------------------------------
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:

@@ -19,6 +19,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 dest=spec.dest,
                 help=settings.help_text(spec),
             )
+        elif spec.repeatable:
+            group.addoption(
+                spec.flag,
+                action="append",
+                dest=spec.dest,
+                default=None,
+                metavar=spec.metavar,
+                help=settings.help_text(spec),
+            )
         else:
             group.addoption(
                 spec.flag,

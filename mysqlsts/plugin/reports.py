@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from mysqlsts.errors import EXIT_BAD_INPUT, EXIT_SECRET_FOUND
+from mysqlsts.errors import EXIT_BAD_INPUT, EXIT_SECRET_FOUND, NotDeclared
 from mysqlsts.plugin import fixtures
 from mysqlsts.plugin.state import (
     E2E_FIXTURES,
@@ -32,6 +32,7 @@ from mysqlsts.plugin.state import (
 from mysqlsts.redaction import contains_secret, redact, registered_secrets
 from mysqlsts.reporting import allure_results, attachments, durations, evidence, folders, secretscan
 from mysqlsts.run.environment import new_run_id
+from mysqlsts.run.evidence import broken_state
 
 
 @dataclass
@@ -147,8 +148,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     terminalreporter.section("mysqlsts")
     terminalreporter.write_line(
-        f"{info.source} on {info.provider} cluster {info.cluster_name}, local PVs on node "
-        f"{info.local_pv_node} (run {info.run_id})"
+        f"{info.source} on {info.provider} cluster {info.cluster_name}, PVs on "
+        f"{', '.join(info.pv_nodes) or 'no node'} (run {info.run_id})"
     )
     terminalreporter.write_line("changes made by the suite:")
     for text in [*info.changes, *info.notes]:
@@ -216,6 +217,9 @@ def _label_suites(item: pytest.Item) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
     report = yield
+    if call.excinfo is not None and isinstance(call.excinfo.value, NotDeclared):
+        # What the manifests lack, in one line: a traceback would only hide it.
+        report.longrepr = f"{item.nodeid}: {call.excinfo.value}"
     _redact_report(report)
     if report.failed and report.when == "call":
         reproduction = allure_results.hypothesis_reproduction(
@@ -233,7 +237,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     ):
         found = fixtures.context(item.config)
         if found is not None:
-            collected = evidence.collect(found.kube, found.deployment.namespace)
+            collected = broken_state(found.kube, found.mysql, found.deployment)
             _to_html(report, collected)
             _to_allure(collected)
             if os.environ.get("MYSQLSTS_EVIDENCE_TO_TERMINAL"):

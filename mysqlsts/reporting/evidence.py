@@ -96,6 +96,27 @@ def collect(kube: Kube, namespace: str, label_selector: str | None = None) -> li
     return [(title, redact(text)) for title, text in found]
 
 
+def _summary(obj: Obj) -> str:
+    """An object as YAML without managedFields (what ``kubectl get -o yaml`` shows)."""
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+    return yaml.safe_dump({**obj, "metadata": meta}, sort_keys=False)
+
+
+def cluster_objects(kube: Kube, namespace: str) -> list[tuple[str, str]]:
+    """The namespace's StatefulSets and claims, the PVs and the nodes, as the API has them."""
+    found: list[tuple[str, str]] = []
+    for title, listing in (
+        ("StatefulSets", lambda: kube.list_objects("apps/v1", "StatefulSet", namespace=namespace)),
+        ("PersistentVolumeClaims", lambda: kube.list_pvcs(namespace)),
+        ("PersistentVolumes", lambda: kube.list_objects("v1", "PersistentVolume")),
+        ("nodes", lambda: kube.list_nodes()),
+    ):
+        found.append(
+            (title, _safely(title, lambda listing=listing: "---\n".join(map(_summary, listing()))))
+        )
+    return [(title, redact(text or "(none)")) for title, text in found]
+
+
 def as_text(evidence: list[tuple[str, str]]) -> str:
     """All evidence in one text (for a file when no test report exists)."""
     return "\n\n".join(f"===== {title} =====\n{text}" for title, text in evidence)

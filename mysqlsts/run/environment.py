@@ -13,7 +13,7 @@ import json
 import secrets
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from mysqlsts.files import remove_tree
 from mysqlsts.k8s.client import Kube, KubeError
 from mysqlsts.manifests import apply, hostpaths, source, transformations
 from mysqlsts.manifests.model import Deployment, discover, statefulset_namespace
+from mysqlsts.manifests.placement import Placement
 from mysqlsts.redaction import redact, register_secret
 from mysqlsts.reporting import evidence
 from mysqlsts.settings import Settings
@@ -44,9 +45,11 @@ class RunInfo:
     provider: str
     cluster_name: str
     kubeconfig: str
-    local_pv_node: str
     state_dir: str
     client_image: str
+    # PV name -> the cluster nodes that hold its directory (one for a local PV).
+    pv_placement: dict[str, list[str]] = field(default_factory=dict)
+    node_access: str = ""  # how to reach a node's processes (mysqlsts.cluster.nodes)
     notes: list[str] = field(default_factory=list)
     # Built once per process from ``objects`` (not serialised).
     _deployment: Deployment | None = field(default=None, repr=False, compare=False)
@@ -60,6 +63,11 @@ class RunInfo:
     def from_json(cls, text: str) -> RunInfo:
         data = json.loads(text)
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+    @property
+    def pv_nodes(self) -> list[str]:
+        """The cluster nodes that hold the manifests' PVs, sorted."""
+        return sorted({n for nodes in self.pv_placement.values() for n in nodes})
 
     def deployment(self) -> Deployment:
         """The deployment the run applied, discovered once in this process."""
@@ -98,7 +106,8 @@ class Run:
         self.changes: list[str] = []
         self.source_label = ""
         self.record = apply.DeployRecord()
-        self.paths = hostpaths.PathRecord()
+        self.placement: Placement | None = None
+        self.paths: dict[str, hostpaths.PathRecord] = {}
         self.info: RunInfo | None = None
         self.teardown_lines: list[str] = []
         self._down = False
@@ -111,40 +120,40 @@ class Run:
         namespace = statefulset_namespace(objects, found.label)
         prepared = transformations.prepare(objects, namespace, self.run_id)
         self.changes = prepared.changes
-        self.deployment = discover(prepared.objects, found.label)
+        deployment = discover(prepared.objects, found.label)
         # From here on the password never leaves the process unmasked.
-        register_secret(self.deployment.root_password)
+        register_secret(deployment.root_password)
         self.provider = make_provider(
-            self.settings,
-            self.state_dir,
-            list(self.deployment.images),
-            [pv.path for pv in self.deployment.pvs],
-            self.deployment.mysql_image,
+            self.settings, self.state_dir, list(deployment.images), deployment.mysql_image
         )
         self.provider.preflight()
+        self.placement = self.provider.place(list(deployment.objects))
+        mapped = transformations.map_pv_nodes(list(deployment.objects), self.placement.mapping)
+        self.changes += mapped.changes
+        # Only the PVs' node affinity changed: nothing the model derives depends on it.
+        self.deployment = replace(deployment, objects=tuple(mapped.objects))
 
     # -- phase 2: create, recording each step --------------------------------------------
     def up(self) -> RunInfo:
         assert self.provider is not None and self.deployment is not None, "preflight() first"
-        deployment = self.deployment
+        assert self.placement is not None
+        deployment, placement = self.deployment, self.placement
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.say(f"mysqlsts: bringing up a {self.settings.cluster} cluster")
         try:
-            self.cluster = self.provider.up()
+            self.cluster = self.provider.up(placement)
             self.kube = Kube.from_kubeconfig(
                 self.cluster.kubeconfig, discovery_cache=self.state_dir / "discovery-main.json"
             )
-            # A kind cluster fresh from `kind create` may not have a Ready node or the
-            # default service account yet; the helper pod needs both.
-            self.kube.wait_node_ready(self.cluster.local_pv_node, timeout=180)
+            # A kind cluster fresh from `kind create` may not have Ready nodes or the
+            # default service account yet; the helper pods need both.
+            for node in placement.pv_nodes:
+                self.kube.wait_node_ready(node, timeout=180)
             self.kube.wait_service_account(hostpaths.HELPER_NAMESPACE)
             skip = apply.check_conflicts(self.kube, deployment, self.run_id, self.record)
-            paths = [pv.path for pv in deployment.pvs]
             image = hostpaths.helper_image(deployment.mysql_image)
-            self.say(f"mysqlsts: checking PV paths on node {self.cluster.local_pv_node}")
-            self.paths = hostpaths.prepare(
-                self.kube, self.run_id, image, paths, self.cluster.local_pv_node
-            )
+            self.say(f"mysqlsts: checking PV paths on {', '.join(placement.pv_nodes) or 'no node'}")
+            self.paths = hostpaths.prepare(self.kube, self.run_id, image, placement.paths_by_node())
             self.say(f"mysqlsts: applying {len(deployment.objects)} objects ({self.source_label})")
             apply.apply_all(self.kube, deployment, skip, self.record)
             wait_until_up(
@@ -169,10 +178,11 @@ class Run:
             provider=self.cluster.provider,
             cluster_name=self.cluster.name,
             kubeconfig=str(self.cluster.kubeconfig),
-            local_pv_node=self.cluster.local_pv_node,
             state_dir=str(self.state_dir),
             client_image=self.cluster.client_image,
-            notes=[*self.cluster.notes, *self.record.notes],
+            pv_placement=placement.nodes_by_pv,
+            node_access=self.cluster.node_access,
+            notes=[*placement.describe(), *self.cluster.notes, *self.record.notes],
             _deployment=deployment,
         )
         return self.info
@@ -213,10 +223,10 @@ class Run:
                         self.kube,
                         self.run_id,
                         hostpaths.helper_image(self.deployment.mysql_image),
-                        [pv.path for pv in self.deployment.pvs],
+                        self.placement.paths_by_node() if self.placement else {},
                         self.paths,
                     )
-                    if self.paths.created or self.paths.existed_empty:
+                    if any(r.created or r.existed_empty for r in self.paths.values()):
                         lines.append("removed the run's data from the PV paths")
                 except (SuiteError, KubeError, AssertionError) as error:
                     lines.append(f"could not clean the PV paths: {error}")

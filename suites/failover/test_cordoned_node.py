@@ -3,7 +3,9 @@
 A local PV carries node affinity; a claim bound to it can only be used on that node. With
 the node cordoned, a deleted pod of the StatefulSet is recreated but cannot be scheduled:
 it stays Pending, and the scheduler says why in its PodScheduled condition and a
-FailedScheduling event. Uncordoned, the pod starts there again with its data.
+FailedScheduling event: the other nodes (the suite's kind cluster has spare workers) have
+a volume node affinity conflict. Where no other node is schedulable the check is skipped:
+it could not fail there. Uncordoned, the pod starts there again with its data.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ import pytest
 
 from mysqlsts.checks.clone import check_clone_skipped
 from mysqlsts.checks.disturbance import disturbance
-from mysqlsts.checks.pods import PodIdentity, identity, identity_of
+from mysqlsts.checks.pods import (
+    PodIdentity,
+    identity,
+    identity_of,
+    require_another_schedulable_node,
+)
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.affinity import nodes_admitted
 from mysqlsts.k8s.client import TRANSIENT, Kube
@@ -27,12 +34,12 @@ from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.waiting import Seen, wait_for
 
-pytestmark = pytest.mark.mutates_deployment
+pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]
 
 Obj = dict[str, Any]
-# What the scheduler says when a pod cannot go to a cordoned node, or to another node
-# because of its PV (the wording of kube-scheduler's NodeUnschedulable and VolumeBinding).
-SCHEDULING_REASONS = ("unschedulable", "node affinity")
+# What kube-scheduler's VolumeBinding plugin says of the nodes a pod's PV does not admit:
+# with other schedulable nodes in the cluster, this is why the pod does not go there.
+VOLUME_AFFINITY_REASON = "volume node affinity conflict"
 
 
 @step("PV {old.volume} admits node {old.node} only")
@@ -71,8 +78,9 @@ def stays_pending(kube: Kube, namespace: str, old: PodIdentity, since: datetime)
     )
     message = str(scheduled.get("message") or "")
     assert scheduled.get("reason") == "Unschedulable", scheduled
-    assert any(reason in message.lower() for reason in SCHEDULING_REASONS), (
-        f"the scheduling message names neither cause {SCHEDULING_REASONS}: {message}"
+    assert VOLUME_AFFINITY_REASON in message.lower(), (
+        f"the scheduler does not keep {old.name} off the other nodes for its volume's node "
+        f"affinity ({VOLUME_AFFINITY_REASON!r}): {message}"
     )
     events = pod_events(kube.events(namespace), old.name, since)
     failed = [e for e in events if e.get("reason") == "FailedScheduling"]
@@ -108,11 +116,11 @@ def test_deleted_pod_stays_pending_while_its_pv_node_is_cordoned_then_returns_wi
     """Cordon the node of the last replica's PV, delete that pod.
 
     The PV's node affinity must admit that node only. The recreated pod must stay
-    Pending and unscheduled, its PodScheduled condition False/Unschedulable with a
-    message naming the cause (unschedulable node or node affinity), backed by a
-    FailedScheduling event. After uncordoning, the pod must start on the same node with
-    the same claim and PV, find its datadir there (no clone), hold its rows and catch up
-    on writes made while it was pending.
+    Pending and unscheduled although other nodes are schedulable, its PodScheduled
+    condition False/Unschedulable with the scheduler's reason for the other nodes: a
+    volume node affinity conflict; backed by a FailedScheduling event. After uncordoning,
+    the pod must start on the same node with the same claim and PV, find its datadir there
+    (no clone), hold its rows and catch up on writes made while it was pending.
     """
     replica = deployment.replica_pods()[-1]
     with disturbance(kube, mysql, deployment, "cordon") as disturbed:
@@ -120,6 +128,7 @@ def test_deleted_pod_stays_pending_while_its_pv_node_is_cordoned_then_returns_wi
         mysql.wait_replica_caught_up(replica)
         old = identity(kube, deployment, replica)
         assert old.node and old.volume, f"{replica} has no node or PV: {old}"
+        require_another_schedulable_node(kube, old.node)
         pv_admits_only_its_node(kube, old)
         with allure.step(f"cordon {old.node} and delete {replica}"):
             since = disturbed.cordon(old.node)

@@ -42,7 +42,7 @@ from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.waiting import Seen, wait_for
 
-pytestmark = pytest.mark.mutates_deployment
+pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]
 
 
 @step("{old.name} restarts its container in place")

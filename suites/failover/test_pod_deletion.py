@@ -28,7 +28,7 @@ from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
 
-pytestmark = pytest.mark.mutates_deployment
+pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]
 
 
 @step("{old.name} returns in the same place")

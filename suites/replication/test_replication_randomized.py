@@ -39,6 +39,8 @@ from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.settings import Settings
 
+pytestmark = pytest.mark.needs_replicas(1)
+
 # How much to generate comes from --random-runs and --random-steps.
 SETTINGS = settings(
     deadline=None,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from mysqlsts.checks.scratch import scratch_database
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.db.replication import BinlogPosition, ReplicaStatus, read_master_position
@@ -16,6 +18,8 @@ from mysqlsts.db.server import current_user_privileges, global_variable, is_mari
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
+
+pytestmark = pytest.mark.needs_replicas(1)
 
 # MariaDB has no super_read_only; its bypass of read_only is this privilege (MySQL: SUPER).
 MARIADB_READ_ONLY_BYPASS = "READ_ONLY ADMIN"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pymysql
+import pytest
 
 from mysqlsts.checks.scratch import scratch_database
 from mysqlsts.db.mysql import READ_ONLY_ERROR, MySQL
@@ -21,6 +22,8 @@ from mysqlsts.db.server import global_variable, is_on
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
+
+pytestmark = pytest.mark.needs_replicas(1)
 
 STATEMENTS = (
     "INSERT INTO `{db}`.`t` VALUES (2, 'written on the replica')",

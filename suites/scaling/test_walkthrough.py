@@ -24,7 +24,7 @@ from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 
-pytestmark = pytest.mark.mutates_deployment
+pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]
 
 ARTICLE_VALUE = 123  # what the article inserts into test.counter
 

@@ -3,7 +3,7 @@ on the node where its first pod was scheduled.
 
 The StatefulSet's own claims were bound long before any test runs, so the behaviour is
 observed on a throwaway local PV and claim of the deployment's StorageClass: the PV lives
-in a fresh directory on the local-PV node, carries a label that only our claim selects
+in a fresh directory on a node of the deployment's PVs, carries a label that only our claim selects
 (so neither the StatefulSet's claims nor ours can take another PV), and is smaller than
 the StatefulSet's claims request. Everything is deleted at the end.
 """
@@ -157,7 +157,8 @@ def throwaway_claim(
     """The PV, its directory on the local-PV node and the claim; all removed afterwards."""
     storage_class = deployment.storage_class
     assert storage_class, "the StatefulSet's claim templates name no StorageClass"
-    run_id, check, node = mysqlsts_run.run_id, secrets.token_hex(3), mysqlsts_run.local_pv_node
+    # On a node that holds the deployment's PVs: the throwaway PV's claim must go there.
+    run_id, check, node = mysqlsts_run.run_id, secrets.token_hex(3), mysqlsts_run.pv_nodes[0]
     image = helper_image(deployment.mysql_image)
     tool = pods.short_lived_pod(
         f"mysqlsts-wffc-node-{check}",

@@ -1,37 +1,61 @@
-"""The kind provider's choices that need no cluster: which node, which images, one load."""
+"""The kind provider's choices that need no cluster: placement, images, one load."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import Any
 
+import article
 import pytest
 
 from mysqlsts import settings
 from mysqlsts.cluster import kind as cluster_kind
-from mysqlsts.errors import EnvironmentProblem
-from mysqlsts.labels import LOCAL_PV_LABEL_KEY, LOCAL_PV_LABEL_VALUE
+from mysqlsts.errors import EnvironmentProblem, InputError
 
 
-def node(name: str, **labels: str) -> dict[str, Any]:
-    return {"metadata": {"name": name, "labels": labels}}
+def make(tmp_path: Path, images: list[str], **values: object) -> cluster_kind.KindProvider:
+    return cluster_kind.KindProvider(settings.resolve(values, {}), tmp_path, images, "db:1")
 
 
-CONTROL_PLANE = node("c-control-plane", **{"node-role.kubernetes.io/control-plane": ""})
-WORKER = node("c-worker", **{LOCAL_PV_LABEL_KEY: LOCAL_PV_LABEL_VALUE})
+def test_each_pv_node_gets_a_worker_of_its_own_and_the_rest_are_spare(tmp_path: Path) -> None:
+    objects = article.objects()
+    objects[1]["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0][
+        "values"
+    ] = ["10.0.0.2"]
+    placed = make(tmp_path, [], cluster_name="c").place(objects)
+    assert placed.mapping == {"172.31.170.51": "c-worker", "10.0.0.2": "c-worker2"}
+    assert placed.pv_nodes == ["c-worker", "c-worker2"]  # c-worker3 is spare
 
 
-def test_local_pv_node_is_the_labelled_one() -> None:
-    assert cluster_kind.local_pv_node("c", [CONTROL_PLANE, WORKER]) == "c-worker"
+def test_more_pv_nodes_than_workers_is_refused(tmp_path: Path) -> None:
+    objects = article.objects()
+    for index, pv in enumerate(o for o in objects if o["kind"] == "PersistentVolume"):
+        term = pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]
+        term["matchExpressions"][0]["values"] = [f"10.0.0.{index}"]
+    with pytest.raises(InputError, match=r"name 3 nodes .* but the cluster has 2 workers"):
+        make(tmp_path, [], workers="2").place(objects)
 
 
-def test_a_cluster_without_the_label_is_not_ours() -> None:
-    with pytest.raises(EnvironmentProblem, match="has no node labelled"):
-        cluster_kind.local_pv_node("c", [CONTROL_PLANE, node("c-worker")])
+def test_a_pv_that_names_no_node_gets_its_directory_on_every_worker(tmp_path: Path) -> None:
+    objects = article.objects()
+    pv = next(o for o in objects if o["kind"] == "PersistentVolume")
+    pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"] = [
+        {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "Exists"}]}
+    ]
+    placed = make(tmp_path, [], cluster_name="c").place(objects)
+    assert placed.nodes_by_pv[pv["metadata"]["name"]] == ["c-worker", "c-worker2", "c-worker3"]
 
 
-def test_images_go_to_every_node_in_one_load(
+def test_containerd_names() -> None:
+    assert cluster_kind.canonical("mysql:5.7") == "docker.io/library/mysql:5.7"
+    assert cluster_kind.canonical("bitnami/mysql:8") == "docker.io/bitnami/mysql:8"
+    assert (
+        cluster_kind.canonical("localhost/lab/toolbox:bookworm") == "localhost/lab/toolbox:bookworm"
+    )
+    assert cluster_kind.canonical("gcr.io/google-samples/xtrabackup:1.0").startswith("gcr.io/")
+
+
+def test_only_images_a_node_lacks_are_loaded_in_one_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     commands: list[list[str]] = []
@@ -39,16 +63,29 @@ def test_images_go_to_every_node_in_one_load(
     monkeypatch.setattr(
         cluster_kind.subprocess, "run", lambda command, check: commands.append(command)
     )
-    provider = cluster_kind.KindProvider(
-        settings.resolve({}, {}), tmp_path, ["db:1", "absent:1", "backup:1"], [], "db:1"
+    provider = make(tmp_path, ["db:1", "absent:1", "backup:1"])
+    monkeypatch.setattr(
+        provider, "_nodes_missing", lambda images: [i for i in images if i != "backup:1"]
     )
     provider.kind_bin = Path("/bin/kind")
     notes: list[str] = []
     provider._load_images(notes)
     assert commands == [
-        [Path("/bin/kind"), "load", "docker-image", "--name", provider.name, "db:1", "backup:1"]
+        [Path("/bin/kind"), "load", "docker-image", "--name", provider.name, "db:1"]
     ]
-    assert notes and notes[0].startswith("images db:1, backup:1 loaded into the nodes")
+    assert notes and notes[0].startswith("images db:1 loaded into the nodes")
+
+
+def test_nothing_is_loaded_when_every_node_has_the_images(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: True)
+    provider = make(tmp_path, ["db:1"])
+    monkeypatch.setattr(provider, "_nodes_missing", lambda images: [])
+    provider.kind_bin = Path("/bin/kind")
+    notes: list[str] = []
+    provider._load_images(notes)
+    assert notes == ["images db:1 already on every node (the node image)"]
 
 
 def test_a_failed_load_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,7 +94,28 @@ def test_a_failed_load_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: True)
     monkeypatch.setattr(cluster_kind.subprocess, "run", fail)
-    provider = cluster_kind.KindProvider(settings.resolve({}, {}), tmp_path, ["db:1"], [], "db:1")
+    provider = make(tmp_path, ["db:1"])
+    monkeypatch.setattr(provider, "_nodes_missing", lambda images: images)
     provider.kind_bin = Path("/bin/kind")
     with pytest.raises(EnvironmentProblem, match="kind load docker-image db:1 failed"):
         provider._load_images([])
+
+
+def test_the_lab_node_image_is_required_only_for_the_labs_images(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MYSQLSTS_KIND_NODE_IMAGE", raising=False)
+    monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: False)
+    lab = cluster_kind.lab_config.load()
+    assert cluster_kind.node_image([lab.images["mysql_standin"]]) == lab.node_image
+    assert cluster_kind.node_image(["mysql:5.7"]) is None  # kind's default
+    monkeypatch.setenv("MYSQLSTS_KIND_NODE_IMAGE", "kindest/node:v1")
+    assert cluster_kind.node_image([lab.images["mysql_standin"]]) == "kindest/node:v1"
+
+
+def test_client_image_prefers_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: False)
+    monkeypatch.setenv("MYSQLSTS_CLIENT_IMAGE", "registry/client:1")
+    assert cluster_kind.client_image("mysql:5.7") == "registry/client:1"
+    monkeypatch.delenv("MYSQLSTS_CLIENT_IMAGE")
+    assert cluster_kind.client_image("mysql:5.7") == "mysql:5.7"

@@ -8,17 +8,14 @@ from mysqlsts.manifests import hostpaths
 PATHS = ["/data/svr/projects/mysql", "/data/svr/projects/mysql2"]
 
 
-def test_helper_pod_mounts_parents_on_the_labelled_node_unprivileged() -> None:
-    pod = hostpaths.helper_pod("p", "r1", "img", PATHS, "true")
+def test_helper_pod_mounts_parents_on_its_node_unprivileged() -> None:
+    pod = hostpaths.helper_pod("p", "r1", "img", PATHS, "true", "w1")
     spec = pod["spec"]
     assert pod["metadata"]["namespace"] == "default" and pod["metadata"]["labels"] == {
         "mysqlsts.io/run": "r1",
         "mysqlsts.io/scratch": "pv-paths",
     }
-    assert (
-        spec["nodeSelector"] == {"mysqlsts.io/local-pv": "true"}
-        and spec["restartPolicy"] == "Never"
-    )
+    assert spec["nodeName"] == "w1" and spec["restartPolicy"] == "Never"
     assert [v["hostPath"]["path"] for v in spec["volumes"]] == ["/data/svr/projects"] * 2
     container = spec["containers"][0]
     assert container["securityContext"] == {"runAsUser": 0}  # not privileged: see module doc

@@ -3,7 +3,7 @@ from __future__ import annotations
 import article
 import pytest
 
-from mysqlsts.errors import InputError
+from mysqlsts.errors import InputError, NotDeclared
 from mysqlsts.manifests.model import discover
 from mysqlsts.redaction import redact, register_secret
 
@@ -143,3 +143,24 @@ def _mutate(change: str) -> list[dict]:
 def test_unusable_manifests(change: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         discover(_mutate(change))
+
+
+def test_a_read_service_narrowed_to_one_pod_is_still_found() -> None:
+    objs = article.objects()
+    read = next(o for o in objs if o["kind"] == "Service" and o["metadata"]["name"] == "mysql-read")
+    read["spec"]["selector"] = {"statefulset.kubernetes.io/pod-name": "mysql-0"}
+    assert discover(objs).read_services == ("mysql-read",)
+
+
+def test_missing_parts_fail_a_check_in_one_line() -> None:
+    objs = [
+        o
+        for o in article.objects()
+        if not (o["kind"] == "Service" and o["metadata"]["name"] == "mysql-read")
+    ]
+    article.statefulset(objs)["spec"]["volumeClaimTemplates"] = []
+    d = discover(objs)
+    with pytest.raises(NotDeclared, match="no read Service"):
+        d.read_service  # noqa: B018
+    with pytest.raises(NotDeclared, match="no volumeClaimTemplates"):
+        d.pvc_name(0)

@@ -5,9 +5,9 @@ import article
 from mysqlsts.manifests import transformations as t
 
 
-def test_pvs_are_retargeted_to_the_labelled_node_and_the_change_is_described() -> None:
+def test_pvs_name_the_node_that_stands_for_theirs_and_the_change_is_described() -> None:
     original = article.objects()
-    done = t.retarget_local_pvs(original)
+    done = t.map_pv_nodes(original, {"172.31.170.51": "mysqlsts-worker"})
     pvs = [o for o in done.objects if o["kind"] == "PersistentVolume"]
     assert len(pvs) == 3
     for pv in pvs:
@@ -15,14 +15,19 @@ def test_pvs_are_retargeted_to_the_labelled_node_and_the_change_is_described() -
         assert term == [
             {
                 "matchExpressions": [
-                    {"key": "mysqlsts.io/local-pv", "operator": "In", "values": ["true"]}
+                    {
+                        "key": "kubernetes.io/hostname",
+                        "operator": "In",
+                        "values": ["mysqlsts-worker"],
+                    }
                 ]
             }
         ]
         assert pv["spec"]["local"]["path"].startswith("/data/svr/projects/mysql")
     assert done.changes[0] == (
         "PersistentVolume example-mysql-pv: nodeAffinity kubernetes.io/hostname In [172.31.170.51] "
-        "-> mysqlsts.io/local-pv In [true] (the node the suite labelled for local PVs)"
+        "-> kubernetes.io/hostname In [mysqlsts-worker] (the cluster node that stands for the "
+        "node the manifests name)"
     )
     assert len(done.changes) == 3
     # The input is untouched (files are never edited; objects neither).
@@ -36,13 +41,13 @@ def test_pvs_without_node_affinity_are_left_alone() -> None:
         "metadata": {"name": "nfs"},
         "spec": {"nfs": {}},
     }
-    done = t.retarget_local_pvs([network_pv])
+    done = t.map_pv_nodes([network_pv], {"a": "b"})
     assert done.objects == [network_pv] and done.changes == []
 
 
-def test_already_retargeted_pvs_report_no_change() -> None:
-    once = t.retarget_local_pvs(article.objects())
-    assert t.retarget_local_pvs(once.objects).changes == []
+def test_pvs_whose_node_exists_report_no_change() -> None:
+    done = t.map_pv_nodes(article.objects(), {"172.31.170.51": "172.31.170.51"})
+    assert done.changes == [] and done.objects == article.objects()
 
 
 def test_describe_terms() -> None:
@@ -79,4 +84,4 @@ def test_prepare_labels_metadata_only_and_lists_every_change() -> None:
     sts = article.statefulset(done.objects)
     assert t.RUN_LABEL_KEY not in sts["spec"]["template"]["metadata"]["labels"]
     assert sts["metadata"]["labels"]["app"] == "mysql"
-    assert len(done.changes) == 4 and "mysqlsts.io/run=r1" in done.changes[-1]
+    assert len(done.changes) == 1 and "mysqlsts.io/run=r1" in done.changes[-1]

@@ -38,13 +38,29 @@ class FakeKube:
     def logs(self, namespace, pod, container, previous=False, tail_lines=None):
         return "+ mysql -uroot -p123456\\n" if not previous else None
 
+    def list_objects(self, api_version, kind, namespace=None):
+        return [{"kind": kind, "metadata": {"name": "x", "managedFields": ["noise"]}}]
+
+    def list_pvcs(self, namespace):
+        return [{"kind": "PersistentVolumeClaim", "metadata": {"name": "data-mysql-0"}}]
+
+    def list_nodes(self):
+        return [{"kind": "Node", "metadata": {"name": "w1"}}]
+
+
+class FakeMySQL:
+    def replica_status(self, pod, timeout=60):
+        if pod == "mysql-0":
+            return None
+        return types.SimpleNamespace(text=lambda: "Slave_IO_Running: Yes")
+
 
 def pytest_configure(config):
     deployment = discover(article.objects())
     register_secret(deployment.root_password)  # as the run does once it has discovered it
     # Only state_dir of the run is read here (the deployment lock file lives there).
     info = types.SimpleNamespace(state_dir=str(config.rootpath))
-    config.stash[CONTEXT_KEY] = plugin.Context(info, deployment, FakeKube(), None)
+    config.stash[CONTEXT_KEY] = plugin.Context(info, deployment, FakeKube(), FakeMySQL())
 
 
 def pytest_runtest_logreport(report):
@@ -78,11 +94,25 @@ def test_failed_e2e_test_carries_redacted_evidence(pytester: pytest.Pytester) ->
     recorded = json.loads((pytester.path / "extras-test_fails.json").read_text())
     assert "123456" not in recorded["longrepr"]
     names = [e["name"] for e in recorded["extras"]]
-    assert names == ["events", "pod mysql-1", "mysql-1/init-mysql log", "mysql-1/mysql log"]
+    assert names == [
+        "events",
+        "pod mysql-1",
+        "mysql-1/init-mysql log",
+        "mysql-1/mysql log",
+        "StatefulSets",
+        "PersistentVolumeClaims",
+        "PersistentVolumes",
+        "nodes",
+        "replica status of mysql-0",
+        "replica status of mysql-1",
+    ]
+    texts = {e["name"]: e["content"] for e in recorded["extras"]}
+    assert "managedFields" not in texts["StatefulSets"]
+    assert texts["replica status of mysql-1"] == "Slave_IO_Running: Yes"
     assert "123456" not in json.dumps(recorded)
     assert not (pytester.path / "extras-test_passes.json").read_text().count('"name"')
 
     attachments = list((pytester.path / "allure").glob("*-attachment.txt"))
-    assert len(attachments) == 4
+    assert len(attachments) == 10
     assert any("-p***" in a.read_text() for a in attachments)
     assert (pytester.path / "report.html").is_file()

@@ -16,3 +16,14 @@ def test_e2e_is_set_up_only_when_suites_are_targeted(tmp_path: Path) -> None:
     assert not e2e_requested(["tests/unit/test_a.py::test_b"], tmp_path, suites)
     assert not e2e_requested([], tmp_path, suites)
     assert not e2e_requested(["."], tmp_path, tmp_path / "no-suites-here")
+
+
+def test_a_replica_check_needs_a_replica() -> None:
+    from mysqlsts.plugin.fixtures import replicas_missing
+
+    assert replicas_missing(3, 1) is None
+    assert replicas_missing(2, 1) is None
+    assert replicas_missing(1, 1) == (
+        "needs at least 1 replica(s) besides the master, the manifests declare replicas: 1: "
+        "with fewer it would check nothing"
+    )

@@ -446,9 +446,9 @@ class FakeRun:
             "kind",
             "rep-test",
             "/nonexistent",
-            "rep-test-worker",
             "/tmp",
             "localhost/lab/toolbox:bookworm",
+            pv_placement={"example-mysql-pv": ["rep-test-worker"]},
         )
 
     def down(self) -> list[str]:

@@ -13,6 +13,8 @@ from mysqlsts import settings
 from mysqlsts.cluster.provider import ClusterInfo
 from mysqlsts.errors import DeploymentFailed
 from mysqlsts.k8s.client import KubeError
+from mysqlsts.manifests import placement
+from mysqlsts.manifests.placement import Placement
 from mysqlsts.run import environment
 
 
@@ -27,9 +29,13 @@ class FakeProvider:
     def preflight(self) -> None:
         pass
 
-    def up(self) -> ClusterInfo:
+    def place(self, objects: list[Any]) -> Placement:
+        mapping = {"172.31.170.51": "node-1"}
+        return placement.place(objects, mapping, [])
+
+    def up(self, pvs: Placement) -> ClusterInfo:
         return ClusterInfo(
-            "existing", "fake", self.tmp_path / "kubeconfig", "node-1", "mysql:5.7", ["borrowed"]
+            "existing", "fake", self.tmp_path / "kubeconfig", "mysql:5.7", notes=["borrowed"]
         )
 
     def down(self, keep: bool) -> list[str]:

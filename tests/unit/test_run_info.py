@@ -31,9 +31,9 @@ def info(tmp_path: Path) -> RunInfo:
         provider="kind",
         cluster_name="mysqlsts",
         kubeconfig=str(tmp_path / "kubeconfig"),
-        local_pv_node="mysqlsts-worker",
         state_dir=str(tmp_path),
         client_image="localhost/lab/toolbox:bookworm",
+        pv_placement={"example-mysql-pv": ["mysqlsts-worker"]},
         notes=["kind cluster mysqlsts created"],
     )
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,27 @@ def test_keys_may_omit_the_dest_prefix_but_must_exist() -> None:
     assert settings.resolve({"mysqlsts_cluster_name": "smoke"}, {}).cluster_name == "smoke"
     with pytest.raises(ValueError, match="unknown setting 'clustername'"):
         settings.resolve({"clustername": "x"}, {})
+
+
+def test_workers_and_pv_node_mappings() -> None:
+    chosen = settings.resolve({"workers": "4", "pv_node": ["a=w1", "b=w2"]}, {})
+    assert chosen.workers == 4 and chosen.pv_nodes == (("a", "w1"), ("b", "w2"))
+    from_env = settings.resolve({}, {"MYSQLSTS_PV_NODE": "a=w1,b=w2"})
+    assert from_env.pv_nodes == (("a", "w1"), ("b", "w2"))
+    assert settings.resolve({}, {}).workers == settings.DEFAULT_WORKERS
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"workers": "0"}, "--workers must be at least 1"),
+        ({"workers": "1"}, "--workers must be at least 2"),
+        ({"pv_node": ["a"]}, "--pv-node 'a' is not FROM=TO"),
+        ({"pv_node": ["a="]}, "is not FROM=TO"),
+        ({"pv_node": ["a=b=c"]}, "is not FROM=TO"),
+        ({"pv_node": ["a=w1", "a=w2"]}, "--pv-node maps a twice"),
+    ],
+)
+def test_bad_placement_options_are_one_line(values: dict[str, object], message: str) -> None:
+    with pytest.raises(InputError, match=re.escape(message)):
+        settings.resolve(values, {})
