@@ -66,8 +66,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "--cluster",
         "MYSQLSTS_CLUSTER",
-        "where to deploy: 'kind' (a fresh 2-node kind cluster for the run) or 'existing' "
-        "(the cluster of --kubeconfig; only what the run creates is removed)",
+        "where to deploy: 'kind' (a fresh kind cluster for the run: a control plane and "
+        "--workers workers) or 'existing' (the cluster of --kubeconfig; only what the run "
+        "creates is removed)",
         default="kind",
         metavar="kind|existing",
     ),

@@ -40,7 +40,7 @@ from mysqlsts.lab.config import REPO_ROOT
 
 DEFECTS_DIR = REPO_ROOT / "manifests" / "defects"
 DEFECT_FILE = "defect.yaml"
-# One defect = a fresh 2-node cluster (~60 s), a deployment (~90 s), a few test files.
+# One defect = a fresh 1+3-node cluster (~60 s), a deployment (~90 s), a few test files.
 DEFAULT_TIMEOUT = 1800.0
 COLLECT_TIMEOUT = 120.0
 # pytest exit codes the runner tells apart (mysqlsts.errors adds 4, 6 and 7).

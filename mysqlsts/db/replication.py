@@ -201,3 +201,21 @@ def read_own_binlog(conn: pymysql.Connection) -> str:
     """The server's own binlog position as text, "(binary log off)" when it has none."""
     row = _first_row(conn, MASTER_STATUS_STATEMENTS)
     return str(master_position(row)) if row else "(binary log off)"
+
+
+def read_binlog_events(
+    conn: pymysql.Connection, start: BinlogPosition, end: BinlogPosition
+) -> list[Row]:
+    """The server's own binlog events from ``start`` to ``end`` (files in between included)."""
+    events: list[Row] = []
+    for index in range(start.index, end.index + 1):
+        file = BinlogPosition(start.base, index, 4).file
+        offset = start.position if index == start.index else 4
+        with conn.cursor() as cursor:
+            cursor.execute(f"SHOW BINLOG EVENTS IN '{file}' FROM {int(offset)}")
+            events += [
+                row
+                for row in cursor.fetchall()
+                if index < end.index or int(row.get("Pos") or 0) < end.position
+            ]
+    return events

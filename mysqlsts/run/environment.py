@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from mysqlsts.cluster import nodes
 from mysqlsts.cluster.factory import make_provider
 from mysqlsts.cluster.provider import ClusterInfo, Provider
 from mysqlsts.db.mysql import AccessDenied, MySQL
@@ -207,7 +208,8 @@ class Run:
             return self.teardown_lines
         self._down = True
         keep = self.settings.keep_cluster
-        lines: list[str] = []
+        # Faults a check left (a process frozen): undone first, even with --keep-cluster.
+        lines: list[str] = nodes.undo_recorded(self.state_dir)
         if keep:
             if self.cluster is not None:
                 lines.append("--keep-cluster: the deployment, its PVs and their data were left")

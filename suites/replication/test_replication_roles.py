@@ -13,7 +13,12 @@ import pytest
 
 from mysqlsts.checks.scratch import scratch_database
 from mysqlsts.db.mysql import MySQL
-from mysqlsts.db.replication import BinlogPosition, ReplicaStatus, read_master_position
+from mysqlsts.db.replication import (
+    BinlogPosition,
+    ReplicaStatus,
+    read_binlog_events,
+    read_master_position,
+)
 from mysqlsts.db.server import current_user_privileges, global_variable, is_mariadb, is_on
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
@@ -43,14 +48,22 @@ def master_settings(mysql: MySQL, master: str) -> tuple[dict[str, str | None], B
 
 
 @step("root creates a table on the master, writes and reads back a row")
-def root_write_on(mysql: MySQL, master: str, database: str) -> tuple[list[Any], BinlogPosition]:
-    """The rows read back after root's write, and the binlog position after it."""
+def root_write_on(
+    mysql: MySQL, master: str, database: str, before: BinlogPosition
+) -> tuple[list[Any], BinlogPosition, list[str]]:
+    """The rows read back after root's write, the binlog position after it, and the binlog
+    events since ``before`` that concern ``database`` (other checks may write meanwhile)."""
     with mysql.connect(master, database=database) as conn, conn.cursor() as cursor:
         cursor.execute("CREATE TABLE written (id INT PRIMARY KEY, note VARCHAR(40))")
         cursor.execute("INSERT INTO written VALUES (1, 'written by root on the master')")
         cursor.execute("SELECT id, note FROM written")
         rows = list(cursor.fetchall())
-        return rows, read_master_position(conn)
+        after = read_master_position(conn)
+        events = read_binlog_events(conn, before, after)
+    ours = [
+        f"{e.get('Event_type')}: {e.get('Info')}" for e in events if database in str(e.get("Info"))
+    ]
+    return rows, after, ours
 
 
 def test_master_has_the_binary_log_on_and_accepts_root_writes(
@@ -58,26 +71,31 @@ def test_master_has_the_binary_log_on_and_accepts_root_writes(
 ) -> None:
     """On pod 0: ``log_bin`` ON, ``read_only`` (and ``super_read_only`` where it exists)
     OFF; root creates a table, inserts and reads back a row, and the binary log position
-    moves forward with that write (it is logged, so replicas can receive it).
+    moves forward with that write, whose events (the CREATE TABLE, the row's table map)
+    are in the binary log (it is logged, so replicas can receive it). The events are found
+    by the check's own database, so writes of other checks running at the same time
+    cannot stand in for them.
     """
     master = deployment.master_pod
     variables, before = master_settings(mysql, master)
     assert not is_on(variables["read_only"]), f"{master}: read_only is ON"
     assert not is_on(variables["super_read_only"]), f"{master}: super_read_only is ON"
     with scratch_database(mysql, "sr_master") as database:
-        rows, after = root_write_on(mysql, master, database)
+        rows, after, logged = root_write_on(mysql, master, database, before)
     attachments.table(
         f"root's write on {master}",
         [
             {"what": "rows read back", "value": rows},
             {"what": "binlog position before", "value": str(before)},
             {"what": "binlog position after", "value": str(after)},
+            {"what": "its events in the binlog", "value": logged},
         ],
     )
     assert rows == [{"id": 1, "note": "written by root on the master"}]
     assert (after.index, after.position) > (before.index, before.position), (
         f"{master}: the binary log did not move with the write ({before} -> {after})"
     )
+    assert logged, f"{master}: the binary log holds no event of the write ({before} -> {after})"
 
 
 def read_only_state(mysql: MySQL, pod: str) -> dict[str, Any]:

@@ -45,7 +45,8 @@ class Attempts:
 
 def snapshot(conn: pymysql.Connection, database: str) -> dict[str, Any]:
     """What a write could have changed on one server: the table's rows, the database's
-    tables, the list of databases and the server's own binary log position."""
+    tables, the databases of this check (those of other checks running at the same time
+    are theirs to change) and the server's own binary log position."""
     with conn.cursor() as cursor:
         cursor.execute(f"SELECT * FROM `{database}`.`t` ORDER BY id")
         rows = cursor.fetchall()
@@ -55,7 +56,7 @@ def snapshot(conn: pymysql.Connection, database: str) -> dict[str, Any]:
             (database,),
         )
         tables = [r["t"] for r in cursor.fetchall()]
-        cursor.execute("SHOW DATABASES")
+        cursor.execute("SHOW DATABASES LIKE %s", (f"{database}%",))
         databases = sorted(next(iter(r.values())) for r in cursor.fetchall())
     return {
         "rows": rows,

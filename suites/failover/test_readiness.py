@@ -1,0 +1,197 @@
+"""Readiness means "mysqld answers": a frozen mysqld leaves the read Service, and returns.
+
+The readiness probe (``mysqladmin ping`` in the article) is what takes a pod out of
+``mysql-read``'s endpoints when its server stops serving, so that clients reading through
+the Service are answered by the other pods. The check freezes mysqld with SIGSTOP, sent
+from the node, where mysqld is not PID 1 (inside its container the kernel ignores a
+SIGSTOP to PID 1): the process exists, its port accepts TCP connections into the
+backlog, but it answers nothing, which is what a hung or swapped-out server looks like.
+It is resumed with SIGCONT whatever happens, before the liveness probe (30 s in the
+article) would restart it. Without access to the nodes' processes (clusters other than
+kind) the check is skipped, with the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from mysqlsts.checks.disturbance import disturbance
+from mysqlsts.cluster.nodes import NodeProcesses, node_processes
+from mysqlsts.db.mysql import MySQL
+from mysqlsts.k8s import pods
+from mysqlsts.k8s.client import TRANSIENT, Kube
+from mysqlsts.k8s.status import container_status
+from mysqlsts.manifests.model import Deployment
+from mysqlsts.reporting import attachments
+from mysqlsts.reporting.steps import step
+from mysqlsts.run.environment import RunInfo
+from mysqlsts.waiting import Seen, wait_for
+
+pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]
+
+CONNECTIONS = 12  # through the read Service while the pod is out (bounded, a few seconds)
+MARGIN_SECONDS = 10  # the kubelet's and the endpoints controller's own delays
+PASSWORD_ENV = "MYSQL_PWD"
+
+
+def readiness_bound(deployment: Deployment) -> float:
+    """Seconds within which the readiness probe takes a frozen server out: period x
+    failureThreshold + timeout (the probe's own definition), plus a margin."""
+    probe = deployment.mysql_container_spec.get("readinessProbe")
+    assert probe, f"container {deployment.mysql_container} has no readinessProbe"
+    attachments.data("readinessProbe of the manifests", probe)
+    period = float(probe.get("periodSeconds") or 10)
+    failures = float(probe.get("failureThreshold") or 3)
+    timeout = float(probe.get("timeoutSeconds") or 1)
+    return period * failures + timeout + MARGIN_SECONDS
+
+
+@pytest.fixture
+def processes(mysqlsts_run: RunInfo) -> NodeProcesses:
+    found = node_processes(mysqlsts_run.node_access, Path(mysqlsts_run.state_dir))
+    if found is None:
+        pytest.skip(
+            f"the {mysqlsts_run.provider} cluster gives no access to its nodes' processes: "
+            "mysqld cannot be frozen from inside its own container (it is PID 1 there)"
+        )
+    return found
+
+
+@contextmanager
+def read_client(kube: Kube, deployment: Deployment, run: RunInfo) -> Iterator[pods.RunningPod]:
+    """A MySQL client pod in the namespace, started before any fault (it takes seconds)."""
+    env = pods.env_from_container(
+        deployment.mysql_container_spec, "MYSQL_ROOT_PASSWORD", PASSWORD_ENV
+    )
+    manifest = pods.short_lived_pod(
+        f"mysqlsts-ready-client-{run.run_id}",
+        deployment.namespace,
+        run.client_image,
+        run_id=run.run_id,
+        purpose="read-client",
+        env=env,
+    )
+    with pods.running(kube, manifest) as client:
+        yield client
+
+
+def mysql_container_id(kube: Kube, deployment: Deployment, pod: str) -> tuple[str, str]:
+    """(node, containerd id) of the pod's MySQL container."""
+    found = kube.get_pod(deployment.namespace, pod)
+    assert found is not None, f"pod {pod} does not exist"
+    status = container_status(found, deployment.mysql_container)
+    return str(found["spec"]["nodeName"]), str(status["containerID"]).split("://", 1)[-1]
+
+
+def endpoints_seen(
+    kube: Kube, deployment: Deployment, service: str, pod: str, *, behind: bool
+) -> Seen[None]:
+    """Done when ``pod`` is (``behind``) or is not a ready endpoint of ``service``."""
+    ready = kube.service_pods(deployment.namespace, service)
+    return Seen((pod in ready) == behind, f"ready endpoints of {service}: {ready}")
+
+
+@step("{pod} leaves the endpoints of {service} within {bound:.0f}s")
+def leaves_the_endpoints(
+    kube: Kube, deployment: Deployment, service: str, pod: str, bound: float
+) -> float:
+    """Seconds it took the readiness probe to take the frozen pod out."""
+    started = time.monotonic()
+    wait_for(
+        f"{pod} to leave the ready endpoints of Service {service}",
+        lambda: endpoints_seen(kube, deployment, service, pod, behind=False),
+        timeout=bound,
+        interval=0.5,
+        transient=TRANSIENT,
+    )
+    took = time.monotonic() - started
+    attachments.text("time out of the endpoints", f"{pod} left {service} after {took:.1f}s")
+    return took
+
+
+@step("{count} connections through {service} are answered by the other pods")
+def answered_by_the_others(
+    client: pods.RunningPod, deployment: Deployment, service: str, frozen: str, count: int
+) -> None:
+    query = (
+        f"mysql -h {service} -P {deployment.mysql_port} -u {deployment.root_user} "
+        "--connect-timeout=5 -N -B -e 'SELECT @@hostname'"
+    )
+    script = f"i=0; while [ $i -lt {count} ]; do i=$((i+1)); {query} 2>&1 || echo FAILED; done"
+    result = client.sh(script, timeout=count * 6 + 30).check(f"{count} connections to {service}")
+    tally = Counter(line.strip() for line in result.stdout.splitlines() if line.strip())
+    attachments.table(
+        f"answers through {service} while {frozen} is frozen",
+        [{"answered by": k, "connections": v} for k, v in tally.most_common()],
+    )
+    others = set(deployment.pod_names()) - {frozen}
+    strangers = {k: v for k, v in tally.items() if k not in others}
+    assert not strangers, f"connections through {service} not answered by another pod: {strangers}"
+    assert sum(tally.values()) == count, f"{count} connections, answers: {dict(tally)}"
+
+
+@step("{pod} returns to the endpoints of {service}")
+def returns_to_the_endpoints(kube: Kube, deployment: Deployment, service: str, pod: str) -> None:
+    wait_for(
+        f"{pod} to be a ready endpoint of Service {service} again",
+        lambda: endpoints_seen(kube, deployment, service, pod, behind=True),
+        timeout=90,
+        interval=1,
+        transient=TRANSIENT,
+    )
+
+
+def freeze_and_read_around(
+    kube: Kube,
+    mysql: MySQL,
+    deployment: Deployment,
+    run: RunInfo,
+    processes: NodeProcesses,
+    pod: str,
+) -> None:
+    service, bound = deployment.read_service, readiness_bound(deployment)
+    assert pod in kube.service_pods(deployment.namespace, service), f"{pod} not behind {service}"
+    with (
+        disturbance(kube, mysql, deployment, f"ready_{pod}"),
+        read_client(kube, deployment, run) as client,
+    ):
+        node, container = mysql_container_id(kube, deployment, pod)
+        with processes.frozen(node, container, f"mysqld of {pod}"):
+            leaves_the_endpoints(kube, deployment, service, pod, bound)
+            answered_by_the_others(client, deployment, service, pod, CONNECTIONS)
+        returns_to_the_endpoints(kube, deployment, service, pod)
+
+
+def test_a_frozen_replica_leaves_the_read_service_and_returns(
+    deployment: Deployment,
+    kube: Kube,
+    mysql: MySQL,
+    mysqlsts_run: RunInfo,
+    processes: NodeProcesses,
+) -> None:
+    """SIGSTOP the last replica's mysqld: within the readiness probe's period x
+    failureThreshold + timeout (+ margin) it leaves the read Service's ready endpoints;
+    meanwhile every connection through the Service is answered by another pod; after
+    SIGCONT it is a ready endpoint again."""
+    freeze_and_read_around(
+        kube, mysql, deployment, mysqlsts_run, processes, deployment.replica_pods()[-1]
+    )
+
+
+def test_a_frozen_master_leaves_the_read_service_and_reads_go_on(
+    deployment: Deployment,
+    kube: Kube,
+    mysql: MySQL,
+    mysqlsts_run: RunInfo,
+    processes: NodeProcesses,
+) -> None:
+    """The same for the master: with its mysqld frozen it leaves the read Service within
+    the bound, reads through the Service keep being answered (by the replicas), and after
+    SIGCONT it returns."""
+    freeze_and_read_around(kube, mysql, deployment, mysqlsts_run, processes, deployment.master_pod)
