@@ -118,6 +118,17 @@ def wait_mysql_restarted(
     return found
 
 
+def mysql_container_of(kube: Kube, deployment: Deployment, pod: str) -> tuple[str, str]:
+    """(node, containerd id) of the pod's MySQL container, as it runs now."""
+    found = kube.get_pod(deployment.namespace, pod)
+    assert found is not None, f"pod {pod} does not exist"
+    status = container_status(found, deployment.mysql_container)
+    assert status.get("containerID"), (
+        f"{pod}'s {deployment.mysql_container} container is not running"
+    )
+    return str(found["spec"]["nodeName"]), str(status["containerID"]).split("://", 1)[-1]
+
+
 def require_another_schedulable_node(kube: Kube, node: str) -> list[str]:
     """The Ready, schedulable nodes besides ``node``; skips the check when there are none.
 

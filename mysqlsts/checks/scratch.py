@@ -155,6 +155,10 @@ class ScratchTable:
         )
         return int(rows[0]["n"])
 
+    def checksum(self, pod: str | int) -> Any:
+        """CHECKSUM TABLE of the table on ``pod`` (equal on servers holding the same rows)."""
+        return self.mysql.query(pod, f"CHECKSUM TABLE {self.qualified}")[0]["Checksum"]
+
     def drop(self) -> None:
         self.mysql.query(
             self.mysql.deployment.master_pod, f"DROP DATABASE IF EXISTS `{self.database}`"

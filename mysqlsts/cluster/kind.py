@@ -215,7 +215,7 @@ class KindProvider:
         self._load_images(notes)
         spare = sorted(set(self.workers) - set(pvs.pv_nodes))
         notes.append(
-            f"{len(self.workers)} workers: {', '.join(pvs.pv_nodes)} hold the PVs; "
+            f"{len(self.workers)} workers; with the PVs: {', '.join(pvs.pv_nodes)}; "
             f"spare: {', '.join(spare) or 'none'}"
         )
         return ClusterInfo(

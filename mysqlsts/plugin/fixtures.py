@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mysqlsts import settings
+from mysqlsts.cluster.nodes import NodeFaults, node_faults
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
@@ -103,6 +104,21 @@ def kube(request: pytest.FixtureRequest) -> Kube:
 def mysql(request: pytest.FixtureRequest) -> MySQL:
     """MySQL connections to the pods, replication state, the replica caught-up wait."""
     return _require(request).mysql
+
+
+@pytest.fixture
+def faults(request: pytest.FixtureRequest) -> NodeFaults:
+    """Hard faults on the cluster's nodes (kill, freeze, partition, pause), each undone
+    whatever happens; the check is skipped, with the reason, where the cluster gives no
+    access to its nodes (clusters other than kind)."""
+    info = _require(request).info
+    found = node_faults(info.node_access, Path(info.state_dir))
+    if found is None:
+        pytest.skip(
+            f"the {info.provider} cluster gives no access to its nodes: this fault cannot be "
+            "made from inside a pod (mysqld is PID 1 of its container, nodes are not ours)"
+        )
+    return found
 
 
 # -- checks that need replicas --------------------------------------------------------------

@@ -181,7 +181,11 @@ def _to_html(report: pytest.TestReport, collected: list[tuple[str, str]]) -> Non
     except ImportError:
         return
     extras = list(getattr(report, "extras", []))
-    extras += [pytest_html.extras.text(body, name=name) for name, body in collected]
+    for name, body in collected:
+        if body.startswith(attachments.PNG_PREFIX):
+            extras.append(pytest_html.extras.png(body.removeprefix(attachments.PNG_PREFIX), name))
+        else:
+            extras.append(pytest_html.extras.text(body, name=name))
     report.extras = extras  # type: ignore[attr-defined]
 
 

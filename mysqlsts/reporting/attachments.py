@@ -1,11 +1,12 @@
 """Evidence a check attaches to its report: what it judged, for a reviewer to read.
 
-``text``, ``table`` and ``data`` attach to the Allure result at once and are kept for
-the test's pytest-html row (added when its report is made). Everything is redacted.
+``text``, ``table``, ``data`` and ``png`` attach to the Allure result at once and are kept
+for the test's pytest-html row (added when its report is made). Every text is redacted.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -16,6 +17,8 @@ from mysqlsts.redaction import redact
 
 # Attachments of the test now running in this process, for pytest-html.
 _current: list[tuple[str, str]] = []
+# A picture is kept as this prefix and its base64 (pytest-html shows it as an image).
+PNG_PREFIX = "data:image/png;base64,"
 
 
 def begin() -> None:
@@ -58,3 +61,9 @@ def table(name: str, rows: Iterable[Mapping[str, Any]]) -> None:
 def data(name: str, value: Any) -> None:
     """Any JSON-able value (an object's state, query results)."""
     text(name, json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+def png(name: str, image: bytes) -> None:
+    """A picture (a plot), shown as an image in Allure and in pytest-html."""
+    allure.attach(image, name=name, attachment_type=allure.attachment_type.PNG)
+    _current.append((name, PNG_PREFIX + base64.b64encode(image).decode()))

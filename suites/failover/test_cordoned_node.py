@@ -3,8 +3,8 @@
 A local PV carries node affinity; a claim bound to it can only be used on that node. With
 the node cordoned, a deleted pod of the StatefulSet is recreated but cannot be scheduled:
 it stays Pending, and the scheduler says why in its PodScheduled condition and a
-FailedScheduling event: the other nodes (the suite's kind cluster has spare workers) have
-a volume node affinity conflict. Where no other node is schedulable the check is skipped:
+FailedScheduling event: the other nodes (the suite's kind cluster has spare workers) do
+not match the PV's node affinity. Where no other node is schedulable the check is skipped:
 it could not fail there. Uncordoned, the pod starts there again with its data.
 """
 
@@ -37,9 +37,13 @@ from mysqlsts.waiting import Seen, wait_for
 pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]
 
 Obj = dict[str, Any]
-# What kube-scheduler's VolumeBinding plugin says of the nodes a pod's PV does not admit:
-# with other schedulable nodes in the cluster, this is why the pod does not go there.
-VOLUME_AFFINITY_REASON = "volume node affinity conflict"
+# What kube-scheduler's VolumeBinding plugin says of the nodes a pod's PV does not admit
+# (Kubernetes 1.30 and later; "had volume node affinity conflict" before): with other
+# schedulable nodes in the cluster, this is why the pod does not go there.
+VOLUME_AFFINITY_REASONS = (
+    "didn't match persistentvolume's node affinity",
+    "volume node affinity conflict",
+)
 
 
 @step("PV {old.volume} admits node {old.node} only")
@@ -78,9 +82,9 @@ def stays_pending(kube: Kube, namespace: str, old: PodIdentity, since: datetime)
     )
     message = str(scheduled.get("message") or "")
     assert scheduled.get("reason") == "Unschedulable", scheduled
-    assert VOLUME_AFFINITY_REASON in message.lower(), (
-        f"the scheduler does not keep {old.name} off the other nodes for its volume's node "
-        f"affinity ({VOLUME_AFFINITY_REASON!r}): {message}"
+    assert any(reason in message.lower() for reason in VOLUME_AFFINITY_REASONS), (
+        f"the scheduler does not keep {old.name} off the other nodes for its PV's node "
+        f"affinity (no {' / '.join(VOLUME_AFFINITY_REASONS)!r}): {message}"
     )
     events = pod_events(kube.events(namespace), old.name, since)
     failed = [e for e in events if e.get("reason") == "FailedScheduling"]
@@ -117,8 +121,8 @@ def test_deleted_pod_stays_pending_while_its_pv_node_is_cordoned_then_returns_wi
 
     The PV's node affinity must admit that node only. The recreated pod must stay
     Pending and unscheduled although other nodes are schedulable, its PodScheduled
-    condition False/Unschedulable with the scheduler's reason for the other nodes: a
-    volume node affinity conflict; backed by a FailedScheduling event. After uncordoning,
+    condition False/Unschedulable with the scheduler's reason for the other nodes: they
+    do not match the PV's node affinity; backed by a FailedScheduling event. After uncordoning,
     the pod must start on the same node with the same claim and PV, find its datadir there
     (no clone), hold its rows and catch up on writes made while it was pending.
     """

@@ -151,7 +151,7 @@ def master_deleted_under_writes(
         holds_acknowledged_before(scratch, master, acknowledged_before)
         with allure.step("the writer's writes succeed again"):
             writer.wait_more(50, timeout=180)
-    return master_holds_every_acknowledged_write(scratch, writer.result)
+    return master_holds_every_acknowledged_write(scratch, writer.ledger)
 
 
 @allure.title("A deleted master returns with every acknowledged write; replicas reconnect")

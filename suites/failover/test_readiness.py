@@ -17,16 +17,15 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from mysqlsts.checks.disturbance import disturbance
-from mysqlsts.cluster.nodes import NodeProcesses, node_processes
+from mysqlsts.checks.pods import mysql_container_of
+from mysqlsts.cluster.nodes import NodeFaults
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s import pods
 from mysqlsts.k8s.client import TRANSIENT, Kube
-from mysqlsts.k8s.status import container_status
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
@@ -52,17 +51,6 @@ def readiness_bound(deployment: Deployment) -> float:
     return period * failures + timeout + MARGIN_SECONDS
 
 
-@pytest.fixture
-def processes(mysqlsts_run: RunInfo) -> NodeProcesses:
-    found = node_processes(mysqlsts_run.node_access, Path(mysqlsts_run.state_dir))
-    if found is None:
-        pytest.skip(
-            f"the {mysqlsts_run.provider} cluster gives no access to its nodes' processes: "
-            "mysqld cannot be frozen from inside its own container (it is PID 1 there)"
-        )
-    return found
-
-
 @contextmanager
 def read_client(kube: Kube, deployment: Deployment, run: RunInfo) -> Iterator[pods.RunningPod]:
     """A MySQL client pod in the namespace, started before any fault (it takes seconds)."""
@@ -79,14 +67,6 @@ def read_client(kube: Kube, deployment: Deployment, run: RunInfo) -> Iterator[po
     )
     with pods.running(kube, manifest) as client:
         yield client
-
-
-def mysql_container_id(kube: Kube, deployment: Deployment, pod: str) -> tuple[str, str]:
-    """(node, containerd id) of the pod's MySQL container."""
-    found = kube.get_pod(deployment.namespace, pod)
-    assert found is not None, f"pod {pod} does not exist"
-    status = container_status(found, deployment.mysql_container)
-    return str(found["spec"]["nodeName"]), str(status["containerID"]).split("://", 1)[-1]
 
 
 def endpoints_seen(
@@ -152,7 +132,7 @@ def freeze_and_read_around(
     mysql: MySQL,
     deployment: Deployment,
     run: RunInfo,
-    processes: NodeProcesses,
+    faults: NodeFaults,
     pod: str,
 ) -> None:
     service, bound = deployment.read_service, readiness_bound(deployment)
@@ -161,8 +141,8 @@ def freeze_and_read_around(
         disturbance(kube, mysql, deployment, f"ready_{pod}"),
         read_client(kube, deployment, run) as client,
     ):
-        node, container = mysql_container_id(kube, deployment, pod)
-        with processes.frozen(node, container, f"mysqld of {pod}"):
+        node, container = mysql_container_of(kube, deployment, pod)
+        with faults.frozen(node, container, f"mysqld of {pod}"):
             leaves_the_endpoints(kube, deployment, service, pod, bound)
             answered_by_the_others(client, deployment, service, pod, CONNECTIONS)
         returns_to_the_endpoints(kube, deployment, service, pod)
@@ -173,14 +153,14 @@ def test_a_frozen_replica_leaves_the_read_service_and_returns(
     kube: Kube,
     mysql: MySQL,
     mysqlsts_run: RunInfo,
-    processes: NodeProcesses,
+    faults: NodeFaults,
 ) -> None:
     """SIGSTOP the last replica's mysqld: within the readiness probe's period x
     failureThreshold + timeout (+ margin) it leaves the read Service's ready endpoints;
     meanwhile every connection through the Service is answered by another pod; after
     SIGCONT it is a ready endpoint again."""
     freeze_and_read_around(
-        kube, mysql, deployment, mysqlsts_run, processes, deployment.replica_pods()[-1]
+        kube, mysql, deployment, mysqlsts_run, faults, deployment.replica_pods()[-1]
     )
 
 
@@ -189,9 +169,9 @@ def test_a_frozen_master_leaves_the_read_service_and_reads_go_on(
     kube: Kube,
     mysql: MySQL,
     mysqlsts_run: RunInfo,
-    processes: NodeProcesses,
+    faults: NodeFaults,
 ) -> None:
     """The same for the master: with its mysqld frozen it leaves the read Service within
     the bound, reads through the Service keep being answered (by the replicas), and after
     SIGCONT it returns."""
-    freeze_and_read_around(kube, mysql, deployment, mysqlsts_run, processes, deployment.master_pod)
+    freeze_and_read_around(kube, mysql, deployment, mysqlsts_run, faults, deployment.master_pod)

@@ -227,7 +227,7 @@ def test_writes_during_the_clone_are_neither_lost_nor_duplicated_on_the_new_repl
             with allure.step("the writer goes on after the new pod is ready"):
                 writer.wait_more(20)
         writes_during_the_stream(kube, deployment, scratch, new_pod)
-        master_keys = master_holds_every_acknowledged_write(scratch, writer.result)
+        master_keys = master_holds_every_acknowledged_write(scratch, writer.ledger)
         with allure.step(f"{new_pod} holds exactly the master's rows"):
             mysql.wait_replication_running(new_pod)
             mysql.wait_replica_caught_up(new_pod)

@@ -38,6 +38,14 @@ def test_labels_say_mariadb_stand_in(standin_images: dict[str, str], key: str) -
     assert description.startswith("NOT "), description
 
 
+def test_server_defaults_are_57s_durable_ones(standin_images: dict[str, str]) -> None:
+    """mysql:5.7 syncs the binlog and the redo log at every commit (MariaDB: sync_binlog=0)."""
+    proc = run_once(standin_images["mysql_standin"], "--mysqld", entrypoint="my_print_defaults")
+    assert proc.returncode == 0, proc.stderr
+    options = proc.stdout.split()
+    assert "--sync_binlog=1" in options and "--innodb_flush_log_at_trx_commit=1" in options, options
+
+
 @pytest.mark.parametrize(
     ("key", "tools"),
     [
