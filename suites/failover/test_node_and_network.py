@@ -30,14 +30,14 @@ from mysqlsts.checks.disturbance import disturbance
 from mysqlsts.checks.ledger import Writers, background_writer, verify
 from mysqlsts.checks.pods import identity, mysql_container_of
 from mysqlsts.cluster.nodes import NodeFaults
-from mysqlsts.db.mysql import MYSQL_TRANSIENT, MySQL
+from mysqlsts.db.mysql import MYSQL_TRANSIENT, Connections, MySQL
 from mysqlsts.k8s.client import TRANSIENT, Kube
 from mysqlsts.k8s.status import condition
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
-from mysqlsts.waiting import Seen, wait_for
+from mysqlsts.waiting import Seen, WaitTimeout, wait_for
 
 pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1), pytest.mark.faults]
 
@@ -123,9 +123,14 @@ def test_a_frozen_pv_node_keeps_its_pods_and_every_acknowledged_write(
 
 
 @step("{replica} reports the IO error of the lost master, the master goes on writing")
-def replica_reports_the_io_error(mysql: MySQL, writers: Writers, replica: str) -> str:
+def replica_reports_the_io_error(
+    mysql: MySQL, writers: Writers, replica: str, opened: Connections
+) -> str:
+    """Read on a connection opened before the fault (a new port-forward to a pod under a
+    fault may be refused for a while); a broken one is reopened on the next poll."""
+
     def probe() -> Seen[str]:
-        status = mysql.replica_status(replica, timeout=10)
+        status = mysql.replica_status(replica, via=opened)
         assert status is not None, f"{replica} is no longer a replica"
         broken = status.io_running != "Yes" and bool(status.last_io_error)
         return Seen(broken, f"{replica}: {status}", status.last_io_error)
@@ -135,7 +140,7 @@ def replica_reports_the_io_error(mysql: MySQL, writers: Writers, replica: str) -
         probe,
         timeout=IO_ERROR_WITHIN,
         interval=3,
-        transient=MYSQL_TRANSIENT,
+        transient=(*MYSQL_TRANSIENT, WaitTimeout),
     )
     attachments.text(f"{replica}'s IO error while cut off", str(error))
     writers.wait_more(50, timeout=60)  # the master is unaffected
@@ -159,9 +164,11 @@ def test_a_replica_cut_off_from_the_master_reconnects_and_catches_up(
             disturbed.scratch, Path(mysqlsts_run.kubeconfig), title="partition"
         ) as writers:
             writers.wait_acknowledged(50)
-            writers.ledger.mark(f"partition {replica} | master")
-            with faults.partitioned(node, container, master_ip, f"{replica} from {master_ip}"):
-                replica_reports_the_io_error(mysql, writers, replica)
+            with mysql.connections() as opened:
+                opened.get(replica)
+                writers.ledger.mark(f"partition {replica} | master")
+                with faults.partitioned(node, container, master_ip, f"{replica} from {master_ip}"):
+                    replica_reports_the_io_error(mysql, writers, replica, opened)
             writers.ledger.mark("healed")
             writers.wait_more(50, timeout=60)
         attachments.table("ledger", [verify(disturbed.scratch, writers.ledger, timeout=240).row()])
