@@ -21,6 +21,8 @@ from mysqlsts.k8s.status import (
     summarize_pod,
 )
 from mysqlsts.manifests.model import Deployment
+from mysqlsts.reporting import attachments
+from mysqlsts.reporting.steps import step
 from mysqlsts.waiting import Seen, wait_for
 
 Obj = dict[str, Any]
@@ -83,6 +85,17 @@ def identity_of(kube: Kube, deployment: Deployment, pod: Obj) -> PodIdentity:
             container_status(pod, deployment.mysql_container).get("restartCount") or 0
         ),
     )
+
+
+@step("{old.name} returns with its name, claim, PV and node")
+def wait_returned_in_place(kube: Kube, deployment: Deployment, old: PodIdentity) -> PodIdentity:
+    """Wait for the new instance of ``old``'s pod, ready; it has the same name, claim, PV
+    and node (both identities are attached)."""
+    returned = kube.wait_pod_replaced(deployment.namespace, old.name, old.uid)
+    new = identity_of(kube, deployment, returned)
+    attachments.table(f"{old.name} before and after", [old.row("before"), new.row("after")])
+    assert new.same_place(old), f"{old.name} came back elsewhere: {old} -> {new}"
+    return new
 
 
 def wait_mysql_restarted(

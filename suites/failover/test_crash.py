@@ -26,6 +26,7 @@ from mysqlsts.checks.pods import (
     identity_of,
     mysql_container_of,
     wait_mysql_restarted,
+    wait_returned_in_place,
 )
 from mysqlsts.cluster.nodes import NodeFaults
 from mysqlsts.db.mysql import MySQL
@@ -114,14 +115,6 @@ def force_delete(kube: Kube, deployment: Deployment, writers: Writers, old: PodI
     kube.wait_pod_instance_gone(deployment.namespace, old.name, old.uid)
 
 
-@step("{old.name} returns with its claim, PV and node")
-def returns_in_place(kube: Kube, deployment: Deployment, old: PodIdentity) -> None:
-    returned = kube.wait_pod_replaced(deployment.namespace, old.name, old.uid)
-    new = identity_of(kube, deployment, returned)
-    attachments.table(f"{old.name} before and after", [old.row("before"), new.row("after")])
-    assert new.same_place(old), f"{old.name} came back elsewhere: {old} -> {new}"
-
-
 def test_a_force_deleted_master_returns_in_place_with_every_acknowledged_write(
     deployment: Deployment, kube: Kube, mysql: MySQL, mysqlsts_run: RunInfo
 ) -> None:
@@ -136,7 +129,7 @@ def test_a_force_deleted_master_returns_in_place_with_every_acknowledged_write(
         ) as writers:
             writers.wait_acknowledged(WRITES_BEFORE)
             force_delete(kube, deployment, writers, old)
-            returns_in_place(kube, deployment, old)
+            wait_returned_in_place(kube, deployment, old)
             writers.ledger.mark(f"{master} ready")
             writers.wait_more(WRITES_AFTER, timeout=180)
         attachments.table("ledger", [verify(disturbed.scratch, writers.ledger).row()])

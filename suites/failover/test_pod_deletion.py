@@ -18,7 +18,7 @@ import pytest
 from mysqlsts.checks.clone import check_clone_skipped
 from mysqlsts.checks.disturbance import disturbance
 from mysqlsts.checks.ledger import background_writer, master_holds_every_acknowledged_write
-from mysqlsts.checks.pods import PodIdentity, identity, identity_of
+from mysqlsts.checks.pods import identity, wait_returned_in_place
 from mysqlsts.checks.scratch import ScratchTable, compare_keys
 from mysqlsts.db.mysql import READ_ONLY_ERROR, MySQL, describe_error
 from mysqlsts.k8s.client import Kube
@@ -29,14 +29,6 @@ from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
 
 pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]
-
-
-@step("{old.name} returns in the same place")
-def returns_in_place(kube: Kube, deployment: Deployment, old: PodIdentity) -> None:
-    returned = kube.wait_pod_replaced(deployment.namespace, old.name, old.uid)
-    new = identity_of(kube, deployment, returned)
-    attachments.table(f"{old.name} before and after", [old.row("before"), new.row("after")])
-    assert new.same_place(old), f"{old.name} came back elsewhere: {old} -> {new}"
 
 
 @step("stop {replica}'s IO thread, write rows it must miss, delete it")
@@ -91,7 +83,7 @@ def test_deleted_replica_returns_with_its_claim_and_data_and_catches_up(
                 "replica state right after those writes",
                 summarize_pod(current) if current else "absent",
             )
-        returns_in_place(kube, deployment, old)
+        wait_returned_in_place(kube, deployment, old)
         check_clone_skipped(kube, deployment, replica)
         with allure.step(f"{replica} resumes replication and has every row"):
             mysql.wait_replication_running(replica)
@@ -147,7 +139,7 @@ def master_deleted_under_writes(
             acknowledged_before = writer.acknowledged
             kube.wait_pod_instance_gone(deployment.namespace, master, old.uid)
         replicas_refuse_writes(kube, mysql, deployment, scratch)
-        returns_in_place(kube, deployment, old)
+        wait_returned_in_place(kube, deployment, old)
         holds_acknowledged_before(scratch, master, acknowledged_before)
         with allure.step("the writer's writes succeed again"):
             writer.wait_more(50, timeout=180)

@@ -14,12 +14,10 @@ kind) the check is skipped, with the reason.
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
+from mysqlsts.checks.clients import answers_through, mysql_client
 from mysqlsts.checks.disturbance import disturbance
 from mysqlsts.checks.pods import mysql_container_of
 from mysqlsts.cluster.nodes import NodeFaults
@@ -36,7 +34,6 @@ pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]
 
 CONNECTIONS = 12  # through the read Service while the pod is out (bounded, a few seconds)
 MARGIN_SECONDS = 10  # the kubelet's and the endpoints controller's own delays
-PASSWORD_ENV = "MYSQL_PWD"
 
 
 def readiness_bound(deployment: Deployment) -> float:
@@ -49,24 +46,6 @@ def readiness_bound(deployment: Deployment) -> float:
     failures = float(probe.get("failureThreshold") or 3)
     timeout = float(probe.get("timeoutSeconds") or 1)
     return period * failures + timeout + MARGIN_SECONDS
-
-
-@contextmanager
-def read_client(kube: Kube, deployment: Deployment, run: RunInfo) -> Iterator[pods.RunningPod]:
-    """A MySQL client pod in the namespace, started before any fault (it takes seconds)."""
-    env = pods.env_from_container(
-        deployment.mysql_container_spec, "MYSQL_ROOT_PASSWORD", PASSWORD_ENV
-    )
-    manifest = pods.short_lived_pod(
-        f"mysqlsts-ready-client-{run.run_id}",
-        deployment.namespace,
-        run.client_image,
-        run_id=run.run_id,
-        purpose="read-client",
-        env=env,
-    )
-    with pods.running(kube, manifest) as client:
-        yield client
 
 
 def endpoints_seen(
@@ -99,13 +78,7 @@ def leaves_the_endpoints(
 def answered_by_the_others(
     client: pods.RunningPod, deployment: Deployment, service: str, frozen: str, count: int
 ) -> None:
-    query = (
-        f"mysql -h {service} -P {deployment.mysql_port} -u {deployment.root_user} "
-        "--connect-timeout=5 -N -B -e 'SELECT @@hostname'"
-    )
-    script = f"i=0; while [ $i -lt {count} ]; do i=$((i+1)); {query} 2>&1 || echo FAILED; done"
-    result = client.sh(script, timeout=count * 6 + 30).check(f"{count} connections to {service}")
-    tally = Counter(line.strip() for line in result.stdout.splitlines() if line.strip())
+    tally = answers_through(client, deployment, service, count)
     attachments.table(
         f"answers through {service} while {frozen} is frozen",
         [{"answered by": k, "connections": v} for k, v in tally.most_common()],
@@ -139,7 +112,7 @@ def freeze_and_read_around(
     assert pod in kube.service_pods(deployment.namespace, service), f"{pod} not behind {service}"
     with (
         disturbance(kube, mysql, deployment, f"ready_{pod}"),
-        read_client(kube, deployment, run) as client,
+        mysql_client(kube, deployment, run, "ready-client") as client,
     ):
         node, container = mysql_container_of(kube, deployment, pod)
         with faults.frozen(node, container, f"mysqld of {pod}"):

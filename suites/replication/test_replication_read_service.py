@@ -9,12 +9,10 @@ port-forward from the host to a Service pins a single pod and would prove nothin
 from __future__ import annotations
 
 import math
-import shlex
 import time
 from collections import Counter
-from typing import Any
 
-from mysqlsts.k8s import pods
+from mysqlsts.checks.clients import answers_through, mysql_client
 from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.status import is_pod_ready
 from mysqlsts.manifests.model import Deployment
@@ -26,8 +24,6 @@ from mysqlsts.run.environment import RunInfo
 # picks pods uniformly at random, as kube-proxy's iptables and IPVS modes do).
 MISS_PROBABILITY = 1e-6
 MAX_CONNECTIONS = 300
-CONNECT_TIMEOUT_SECONDS = 5
-PASSWORD_ENV = "MYSQL_PWD"  # read by the mysql/mariadb client
 
 
 def connections_needed(pods: int, miss_probability: float = MISS_PROBABILITY) -> int:
@@ -62,39 +58,15 @@ def ready_pods_behind(kube: Kube, deployment: Deployment, service: str) -> list[
     return ready
 
 
-def client_pod(deployment: Deployment, run: RunInfo) -> dict[str, Any]:
-    """A MySQL client pod in the namespace; it reads the root password from where the
-    deployment keeps it (never a literal)."""
-    env = pods.env_from_container(
-        deployment.mysql_container_spec, "MYSQL_ROOT_PASSWORD", PASSWORD_ENV
-    )
-    return pods.short_lived_pod(
-        f"mysqlsts-read-client-{run.run_id}",
-        deployment.namespace,
-        run.client_image,
-        run_id=run.run_id,
-        purpose="read-client",
-        env=env,
-    )
-
-
 @step("{count} fresh connections to the read Service from inside the cluster")
-def answers_through(
+def answers_from_inside(
     kube: Kube, deployment: Deployment, run: RunInfo, service: str, count: int
 ) -> Counter[str]:
     """Which pod answered ``SELECT @@hostname`` for each of ``count`` new connections."""
-    query = (
-        f"mysql -h {shlex.quote(service)} -P {deployment.mysql_port} "
-        f"-u {shlex.quote(deployment.root_user)} --connect-timeout={CONNECT_TIMEOUT_SECONDS} "
-        "-N -B -e 'SELECT @@hostname'"
-    )
-    script = f'i=0; while [ $i -lt {count} ]; do i=$((i+1)); {query} 2>&1 || echo "FAILED"; done'
-    budget = count * (CONNECT_TIMEOUT_SECONDS + 1) + 30
-    with pods.running(kube, client_pod(deployment, run)) as pod:
+    with mysql_client(kube, deployment, run, "read-client") as pod:
         started = time.monotonic()
-        result = pod.sh(script, timeout=budget).check(f"{count} connections to {service}")
+        tally = answers_through(pod, deployment, service, count)
         elapsed = time.monotonic() - started
-    tally = Counter(line.strip() for line in result.stdout.splitlines() if line.strip())
     attachments.table(
         f"{count} connections to Service {service} from pod {pod.name} on {pod.node} "
         f"({elapsed:.1f}s, image {run.client_image})",
@@ -114,7 +86,7 @@ def test_read_service_spreads_connections_over_every_ready_pod(
     service = deployment.read_service
     ready = ready_pods_behind(kube, deployment, service)
     count = min(connections_needed(len(ready)), MAX_CONNECTIONS)
-    tally = answers_through(kube, deployment, mysqlsts_run, service, count)
+    tally = answers_from_inside(kube, deployment, mysqlsts_run, service, count)
     strangers = sorted(k for k in tally if k not in ready)
     assert not strangers, f"answers that are not a ready pod's hostname: {strangers}"
     answered = sum(tally.values())
