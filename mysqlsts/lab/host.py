@@ -18,6 +18,14 @@ HOST_COMMANDS = {
     "jq": "jq",  # used by the runtime shim
 }
 
+# Each kind node runs a kubelet, containerd and kube-proxy, each with inotify instances;
+# the kernel's default of 128 per user runs out at about six nodes (kube-proxy then dies
+# with "too many open files" and a cluster's Services stop working). kind's documentation
+# asks for these values on hosts that run several clusters.
+INOTIFY_LIMITS = {
+    "fs.inotify.max_user_instances": 8192,
+    "fs.inotify.max_user_watches": 524288,
+}
 CAP_SYS_RESOURCE = 24
 SHIM_PATH = Path("/usr/local/sbin/lab-runc-shim")
 SHIM_RUNTIME = "lab-runc"
@@ -122,8 +130,27 @@ def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-unty
         time.sleep(1)
 
 
+def sysctl_path(name: str) -> Path:
+    return Path("/proc/sys") / name.replace(".", "/")
+
+
+def raise_inotify_limits(log: Log) -> list[str]:
+    """Raise the inotify limits below INOTIFY_LIMITS (never lower one); what was raised."""
+    raised = []
+    for name, wanted in INOTIFY_LIMITS.items():
+        path = sysctl_path(name)
+        current = int(path.read_text().strip())
+        if current < wanted:
+            path.write_text(f"{wanted}\n")
+            raised.append(f"{name} {current} -> {wanted}")
+    if raised:
+        log.write(f"raised inotify limits for several kind nodes: {', '.join(raised)}")
+    return raised
+
+
 def prepare(log: Log) -> None:
-    """The whole host step: packages, runtime shim, dockerd."""
+    """The whole host step: packages, runtime shim, dockerd, inotify limits."""
+    raise_inotify_limits(log)
     packages = missing_packages()
     if packages:
         log.write(f"installing missing host packages: {packages}")

@@ -201,3 +201,20 @@ def test_e2e_builds_the_lab_only_when_the_run_needs_it(
     else:
         monkeypatch.delenv("MYSQLSTS_KIND_NODE_IMAGE", raising=False)
     assert lab_needed(args) is needed
+
+
+def test_inotify_limits_are_raised_never_lowered(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    files = {}
+    for name, value in (
+        ("fs.inotify.max_user_instances", "128"),
+        ("fs.inotify.max_user_watches", "999999"),
+    ):
+        files[name] = tmp_path / name
+        files[name].write_text(value + "\n")
+    monkeypatch.setattr(host, "sysctl_path", lambda name: files[name])
+    logged: list[str] = []
+    log = type("L", (), {"write": lambda self, text: logged.append(text)})()
+    assert host.raise_inotify_limits(log) == ["fs.inotify.max_user_instances 128 -> 8192"]
+    assert files["fs.inotify.max_user_instances"].read_text() == "8192\n"
+    assert files["fs.inotify.max_user_watches"].read_text() == "999999\n"
+    assert host.raise_inotify_limits(log) == []
