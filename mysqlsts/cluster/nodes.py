@@ -61,7 +61,10 @@ def _rule(fault: Fault, action: str) -> list[list[str]]:
 
 def _undo(fault: Fault) -> programs.Completed:
     if fault.kind == FROZEN:
-        return _on_node(fault.node, "kill", "-CONT", str(fault.pid))
+        done = _on_node(fault.node, "kill", "-CONT", str(fault.pid))
+        # Killed while frozen (a liveness probe's restart): nothing is left to resume.
+        gone = done.returncode != 0 and "no such process" in done.stderr.lower()
+        return programs.Completed(0, "", "") if gone else done
     if fault.kind == PAUSED:
         return _docker("unpause", fault.node)
     done = programs.Completed(0, "", "")

@@ -25,6 +25,7 @@ LAYERS = {
     "waiting": 1,
     "settings": 1,
     "lab": 1,
+    "controls": 2,
     "programs": 2,
     "k8s": 3,
     "manifests": 4,

@@ -67,3 +67,17 @@ def test_the_teardown_undoes_what_a_killed_check_left(
 def test_only_kind_gives_access_to_its_nodes(tmp_path: Path) -> None:
     assert nodes.node_faults("docker", tmp_path) is not None
     assert nodes.node_faults("", tmp_path) is None
+
+
+def test_a_frozen_process_killed_meanwhile_counts_as_resumed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def run(argv: list[str], *, timeout: float, cwd: object = None) -> programs.Completed:
+        if "-CONT" in argv:  # the liveness probe restarted the container meanwhile
+            return programs.Completed(1, "", "kill: (4242): No such process\n")
+        return programs.Completed(0, TASKS if "task" in argv else "", "")
+
+    monkeypatch.setattr(nodes.programs, "run", run)
+    with nodes.NodeFaults(tmp_path).frozen("w1", "abc123", "mysqld of mysql-1"):
+        pass
+    assert (tmp_path / nodes.FAULTS_FILE).read_text() == ""

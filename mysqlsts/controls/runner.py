@@ -1,0 +1,114 @@
+"""Running pytest for the controls: collection (no cluster), one run per defect, the baseline.
+
+Each run is a pytest subprocess with a kind cluster of its own (``--cluster-name``), its
+reports in a folder of its own, and a bound on its time: on timeout it gets SIGTERM,
+which the plugin turns into Ctrl-C, so the cluster is torn down before it ends.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mysqlsts.controls.selection import Plan, Suite
+from mysqlsts.errors import InputError
+from mysqlsts.lab.config import REPO_ROOT
+
+COLLECT_TIMEOUT = 180.0
+TERMINATE_GRACE = 300.0  # seconds for the plugin's teardown after SIGTERM
+
+
+def _collect(args: Sequence[str], root: Path) -> list[str]:
+    command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+    try:
+        done = subprocess.run(
+            [*command, *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=COLLECT_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise InputError(f"collecting {' '.join(args)} took over {COLLECT_TIMEOUT:g}s") from None
+    if done.returncode not in (0, 5):
+        last = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
+        raise InputError(f"pytest could not collect {' '.join(args)}: {last}")
+    return [line.strip() for line in done.stdout.splitlines() if "::" in line]
+
+
+def collect_suite(root: Path = REPO_ROOT) -> Suite:
+    """Every check under suites/ and those marked ``faults`` (collection only: seconds)."""
+    return Suite(
+        tuple(_collect(["suites"], root)),
+        frozenset(_collect(["suites", "-m", "faults"], root)),
+    )
+
+
+def cluster_name(prefix: str, name: str) -> str:
+    # kind names become Docker container and DNS names: lowercase, digits, dashes.
+    slug = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
+    return f"{prefix}-{slug}"[:40].rstrip("-")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    exit_code: int | None  # None: did not finish within the timeout
+    junit: Path
+    log: Path
+
+    def junit_text(self) -> str | None:
+        return self.junit.read_text(encoding="utf-8") if self.junit.is_file() else None
+
+
+def run_plan(
+    plan: Plan,
+    manifests: Path,
+    out_dir: Path,
+    cluster: str,
+    timeout: float,
+    extra: Sequence[str] = (),
+    root: Path = REPO_ROOT,
+    environ: Mapping[str, str] | None = None,
+) -> Outcome:
+    """One pytest run of ``plan`` against ``manifests`` on a fresh cluster of its own."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    junit = out_dir / "junit.xml"
+    log = out_dir / "pytest.log"
+    env = dict(os.environ if environ is None else environ)
+    env["MYSQLSTS_REPORTS_DIR"] = str(out_dir)  # the run's own folder goes in here
+    env.pop("MYSQLSTS_PROFILE", None)  # --manifests decides
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *plan.pytest_args,
+        "--manifests",
+        str(manifests),
+        "--cluster-name",
+        cluster,
+        f"--junitxml={junit}",
+        "-p",
+        "no:cacheprovider",
+        *extra,
+    ]
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command, cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            exit_code: int | None = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            try:
+                process.wait(timeout=TERMINATE_GRACE)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=30)
+            exit_code = None
+    return Outcome(exit_code, junit, log)
