@@ -23,6 +23,7 @@ from mysqlsts.cluster.provider import ClusterInfo, Provider
 from mysqlsts.db.mysql import AccessDenied, MySQL
 from mysqlsts.errors import DeploymentFailed, SuiteError
 from mysqlsts.files import remove_tree
+from mysqlsts.k8s import diagnosis
 from mysqlsts.k8s.client import Kube, KubeError
 from mysqlsts.manifests import apply, hostpaths, source, transformations
 from mysqlsts.manifests.model import Deployment, discover, statefulset_namespace
@@ -31,6 +32,8 @@ from mysqlsts.redaction import redact, register_secret
 from mysqlsts.reporting import evidence
 from mysqlsts.settings import Settings
 from mysqlsts.waiting import WaitTimeout
+
+LOG_TAIL = 50  # lines of a failed container's log read for the diagnosis
 
 Obj = dict[str, Any]
 
@@ -167,7 +170,7 @@ class Run:
         except (SuiteError, KubeError, WaitTimeout) as error:
             # Every failure here ends the run with one line, whatever raised it.
             problem = error if isinstance(error, SuiteError) else DeploymentFailed(str(error))
-            saved = self.save_evidence()
+            saved = self.save_evidence(str(problem))
             if saved:
                 raise type(problem)(f"{problem} (events and logs: {saved})") from None
             raise problem from None
@@ -188,15 +191,16 @@ class Run:
         )
         return self.info
 
-    def save_evidence(self) -> Path | None:
-        """Write the namespace's evidence to a file (no test report exists yet)."""
+    def save_evidence(self, headline: str) -> Path | None:
+        """Write the namespace's evidence to a file (no test report exists yet), headed by
+        the one line that ends the run."""
         if self.kube is None or self.deployment is None:
             return None
         try:
             collected = evidence.collect(self.kube, self.deployment.namespace)
             self.report_dir.mkdir(parents=True, exist_ok=True)
             path = self.report_dir / "mysqlsts-setup-failure.txt"
-            path.write_text(evidence.as_text(collected))
+            path.write_text(f"{redact(headline)}\n\n{evidence.as_text(collected)}")
             return path
         except (KubeError, OSError):
             return None
@@ -261,4 +265,24 @@ def wait_until_up(
         say(f"waiting for StatefulSet {deployment.statefulset} ({deployment.replicas} replicas)")
         kube.wait_statefulset_ready(ns, deployment.statefulset, timeout=timeout)
     except WaitTimeout as error:
-        raise DeploymentFailed(str(error)) from None
+        line = diagnose_deployment(kube, deployment)
+        if line is None:
+            raise DeploymentFailed(str(error)) from None
+        raise DeploymentFailed(f"the deployment did not come up: {line} ({error.what})") from None
+
+
+def diagnose_deployment(kube: Kube, deployment: Deployment) -> str | None:
+    """The one line that says why the deployment's pods are not all ready (None: they are)."""
+    ns = deployment.namespace
+    try:
+        pods, events = kube.list_pods(ns), kube.events(ns)
+    except KubeError:
+        return None  # the timeout's own message is all there is
+
+    def read_log(pod: str, container: str, previous: bool) -> str | None:
+        try:
+            return kube.logs(ns, pod, container, previous=previous, tail_lines=LOG_TAIL)
+        except KubeError:
+            return None
+
+    return diagnosis.diagnose(pods, events, read_log, deployment.pod_names())

@@ -1,0 +1,113 @@
+"""Why a deployment did not come up, in one line: the pod, the container, its state, the log.
+
+The first pod (in ordinal order) that is not ready is the one to explain: a StatefulSet
+with ordered pod management creates the next pod only once this one is ready. In order:
+
+- Pending and unscheduled: the scheduler's message;
+- a container (init containers first) whose image cannot be pulled: the image;
+- a container that exited non-zero, now or in its last instance (a crash loop): its exit
+  code and the log line that explains it (the last one that reads like an error, else
+  the last one), e.g. ``init container init-mysql exited 1: bash: hostname: command not
+  found``;
+- a container running but not ready: the last readiness probe failure the events report.
+
+Pure: the pods, the events and a reader of a container's log are given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from mysqlsts.k8s.status import IMAGE_PULL_REASONS, condition, container_statuses, is_pod_ready
+
+Obj = dict[str, Any]
+# (pod, container, previous instance) -> the log, or None
+LogReader = Callable[[str, str, bool], str | None]
+_ERRORISH = re.compile(
+    r"error|not found|no such|denied|refused|fail|fatal|cannot|can't|unable|abort", re.I
+)
+LINE_LIMIT = 300
+
+
+def explaining_line(log: str | None) -> str:
+    """The log line that explains an exit: the last that reads like an error, else the last."""
+    lines = [line.strip() for line in (log or "").splitlines() if line.strip()]
+    if not lines:
+        return "(no log)"
+    for line in reversed(lines):
+        if _ERRORISH.search(line):
+            return line[:LINE_LIMIT]
+    return lines[-1][:LINE_LIMIT]
+
+
+def _exited(status: Obj) -> tuple[Obj, bool] | None:
+    """The terminated state with a non-zero exit: now (False) or the last instance (True)."""
+    now = (status.get("state") or {}).get("terminated") or {}
+    if now and int(now.get("exitCode") or 0) != 0:
+        return now, False
+    last = (status.get("lastState") or {}).get("terminated") or {}
+    if last and int(last.get("exitCode") or 0) != 0 and not status.get("ready"):
+        return last, True
+    return None
+
+
+def _readiness_failure(events: Iterable[Obj], pod: str) -> str | None:
+    found = None
+    for event in events:
+        involved = event.get("involvedObject") or event.get("regarding") or {}
+        text = str(event.get("message") or event.get("note") or "")
+        if involved.get("name") == pod and "Readiness probe failed" in text:
+            found = text.strip().splitlines()[0] if text.strip() else found
+    return found
+
+
+def explain_pod(pod: Obj, events: Iterable[Obj], read_log: LogReader) -> str | None:
+    """Why this pod is not ready, in one line; None when it is."""
+    if is_pod_ready(pod):
+        return None
+    name = str(pod["metadata"]["name"])
+    scheduled = condition(pod, "PodScheduled")
+    if scheduled and scheduled.get("status") == "False":
+        why = scheduled.get("message") or scheduled.get("reason") or "no reason given"
+        return f"pod {name} is Pending: {why}"
+    for kind, status in container_statuses(pod):
+        label = f"{'init container' if kind == 'init' else 'container'} {status.get('name')}"
+        waiting = (status.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") in IMAGE_PULL_REASONS:
+            message = " ".join(str(waiting.get("message") or "").split())[:LINE_LIMIT]
+            return (
+                f"pod {name}: {label} cannot pull image {status.get('image')}: "
+                f"{waiting['reason']}{': ' + message if message else ''}"
+            )
+        exited = _exited(status)
+        if exited:
+            state, previous = exited
+            line = explaining_line(read_log(name, str(status.get("name")), previous))
+            again = f", restarted {status.get('restartCount', 0)} times" if previous else ""
+            return f"pod {name}: {label} exited {state.get('exitCode')}{again}: {line}"
+        if kind == "init" and not (status.get("state") or {}).get("terminated"):
+            state = next(iter(status.get("state") or {"unknown": {}}))
+            return f"pod {name}: {label} is {state} (the pod waits for it)"
+    probe = _readiness_failure(events, name)
+    if probe:
+        return f"pod {name}: running but not ready: {probe}"
+    phase = (pod.get("status") or {}).get("phase", "Unknown")
+    return f"pod {name} is {phase} and not ready"
+
+
+def diagnose(
+    pods: Iterable[Obj], events: Iterable[Obj], read_log: LogReader, expected: Iterable[str]
+) -> str | None:
+    """One line for the first of the ``expected`` pods that is missing or not ready."""
+    by_name = {str(p["metadata"]["name"]): p for p in pods}
+    events = list(events)
+    for name in expected:
+        pod = by_name.get(name)
+        if pod is None:
+            return f"pod {name} was not created (the pods before it are ready)"
+        line = explain_pod(pod, events, read_log)
+        if line:
+            return line
+    return None
