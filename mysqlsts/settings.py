@@ -8,6 +8,7 @@ pure function of the option values and the environment so that it is unit-tested
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,14 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "deploy these manifests instead of a profile: a directory of YAML files (applied "
         "in the article's order) or a kustomization (directory or kustomization.yaml)",
         metavar="PATH",
+    ),
+    OptionSpec(
+        "--namespace",
+        "MYSQLSTS_NAMESPACE",
+        "namespace for manifests that name none (the Kubernetes tutorial's): created for the "
+        "run and deleted after it (default mysqlsts-<run id>); manifests with a namespace "
+        "keep theirs",
+        metavar="NAME",
     ),
     OptionSpec(
         "--cluster",
@@ -159,6 +168,7 @@ class Settings:
     random_steps: int = DEFAULT_RANDOM_STEPS
     workers: int = DEFAULT_WORKERS
     pv_nodes: tuple[tuple[str, str], ...] = ()  # --pv-node FROM=TO, in order
+    namespace: str | None = None  # --namespace, for manifests that name none
 
     def describe(self) -> str:
         source = f"manifests {self.manifests}" if self.manifests else f"profile {self.profile}"
@@ -186,6 +196,22 @@ def parse_pv_nodes(values: list[str]) -> tuple[tuple[str, str], ...]:
             raise InputError(f"--pv-node maps {source.strip()} twice")
         pairs.append((source.strip(), target.strip()))
     return tuple(pairs)
+
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def parse_namespace(value: Any) -> str | None:
+    """A namespace name (an RFC 1123 label), or None when not given."""
+    if value in (None, ""):
+        return None
+    name = str(value)
+    if not _DNS_LABEL.match(name):
+        raise InputError(
+            f"--namespace {name!r} is not a namespace name (lowercase letters, digits and "
+            "'-', at most 63, starting and ending with a letter or digit)"
+        )
+    return name
 
 
 def parse_bool(value: str, env: str) -> bool:
@@ -284,4 +310,5 @@ def resolve(values: Mapping[str, Any], environ: Mapping[str, str] | None = None)
         random_steps=positive_int(raw["mysqlsts_random_steps"], "--random-steps"),
         workers=workers,
         pv_nodes=parse_pv_nodes(raw["mysqlsts_pv_node"]),
+        namespace=parse_namespace(raw["mysqlsts_namespace"]),
     )

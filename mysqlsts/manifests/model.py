@@ -235,16 +235,11 @@ def pod_labels(template_labels: dict[str, str], statefulset: str, ordinal: int) 
     }
 
 
-def statefulset_namespace(objects: list[Obj], origin: str = "the manifests") -> str:
-    """The namespace of the manifests' StatefulSet (before any transformation)."""
+def statefulset_namespace(objects: list[Obj], origin: str = "the manifests") -> str | None:
+    """The namespace the manifests give their StatefulSet; None when they name none."""
     sts = statefulset_of(objects, origin)
     namespace = sts["metadata"].get("namespace")
-    if not namespace:
-        raise InputError(
-            f"StatefulSet {sts['metadata']['name']} has no metadata.namespace; the suite needs "
-            "a dedicated namespace that it creates and deletes"
-        )
-    return str(namespace)
+    return str(namespace) if namespace else None
 
 
 def discover(objects: list[Obj], origin: str = "the manifests") -> Deployment:
@@ -252,6 +247,11 @@ def discover(objects: list[Obj], origin: str = "the manifests") -> Deployment:
     sts = statefulset_of(objects, origin)
     sts_name = sts["metadata"]["name"]
     namespace = statefulset_namespace(objects, origin)
+    if namespace is None:
+        raise InputError(
+            f"StatefulSet {sts_name} has no metadata.namespace (the run places namespace-less "
+            "manifests in a namespace of its own before discovery)"
+        )
     spec = sts.get("spec") or {}
     template = spec.get("template") or {}
     pod_spec = template.get("spec") or {}

@@ -72,6 +72,43 @@ def map_pv_nodes(objects: list[Obj], mapping: Mapping[str, str]) -> Transformed:
     return result
 
 
+# Kinds that live outside namespaces (those a StatefulSet's manifests may carry).
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "Namespace",
+        "PersistentVolume",
+        "StorageClass",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "PriorityClass",
+        "Node",
+    }
+)
+
+
+def place_in_namespace(objects: list[Obj], namespace: str) -> Transformed:
+    """Give every namespaced object that names no namespace this one (``kubectl apply -n``)."""
+    placed, moved = [], []
+    for obj in objects:
+        if obj["kind"] in CLUSTER_SCOPED_KINDS or obj["metadata"].get("namespace"):
+            placed.append(obj)
+            continue
+        new = copy.deepcopy(obj)
+        new["metadata"]["namespace"] = namespace
+        placed.append(new)
+        moved.append(f"{obj['kind']} {obj['metadata']['name']}")
+    changes = (
+        [
+            f"namespace {namespace}: the manifests name none; {', '.join(moved)} placed in it "
+            "(created for the run, deleted after it)"
+        ]
+        if moved
+        else []
+    )
+    return Transformed(objects=placed, changes=changes)
+
+
 def ensure_namespace(objects: list[Obj], namespace: str) -> Transformed:
     """Add the Namespace object when the manifests use a namespace they do not create."""
     has_it = any(o["kind"] == "Namespace" and o["metadata"]["name"] == namespace for o in objects)
@@ -103,9 +140,11 @@ def label_for_run(objects: list[Obj], run_id: str) -> Transformed:
 
 def prepare(objects: list[Obj], namespace: str, run_id: str) -> Transformed:
     """The transformations that need no cluster, in order, with their change descriptions
-    (:func:`map_pv_nodes` follows once the provider has placed the PVs)."""
+    (:func:`map_pv_nodes` follows once the provider has placed the PVs). Objects that name
+    no namespace are placed in ``namespace``."""
     changes: list[str] = []
     for step in (
+        lambda objs: place_in_namespace(objs, namespace),
         lambda objs: ensure_namespace(objs, namespace),
         lambda objs: label_for_run(objs, run_id),
     ):

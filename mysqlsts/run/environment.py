@@ -121,7 +121,10 @@ class Run:
         found = source.locate(self.settings.profile, self.settings.manifests)
         self.source_label = found.label
         objects = source.load(found)
-        namespace = statefulset_namespace(objects, found.label)
+        # Manifests with a namespace keep it; those without get the run's own.
+        namespace = statefulset_namespace(objects, found.label) or run_namespace(
+            self.settings, self.run_id
+        )
         prepared = transformations.prepare(objects, namespace, self.run_id)
         self.changes = prepared.changes
         deployment = discover(prepared.objects, found.label)
@@ -269,6 +272,11 @@ def wait_until_up(
         if line is None:
             raise DeploymentFailed(str(error)) from None
         raise DeploymentFailed(f"the deployment did not come up: {line} ({error.what})") from None
+
+
+def run_namespace(settings: Settings, run_id: str) -> str:
+    """The namespace for manifests that name none: --namespace, else mysqlsts-<run id>."""
+    return settings.namespace or f"mysqlsts-{run_id}"
 
 
 def diagnose_deployment(kube: Kube, deployment: Deployment) -> str | None:

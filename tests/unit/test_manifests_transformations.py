@@ -85,3 +85,31 @@ def test_prepare_labels_metadata_only_and_lists_every_change() -> None:
     assert t.RUN_LABEL_KEY not in sts["spec"]["template"]["metadata"]["labels"]
     assert sts["metadata"]["labels"]["app"] == "mysql"
     assert len(done.changes) == 1 and "mysqlsts.io/run=r1" in done.changes[-1]
+
+
+def tutorial_objects() -> list[dict]:
+    """The article's objects as the Kubernetes tutorial has them: no namespace anywhere."""
+    objects = [o for o in article.objects() if o["kind"] != "Namespace"]
+    for obj in objects:
+        obj["metadata"].pop("namespace", None)
+    return objects
+
+
+def test_namespace_less_manifests_are_placed_in_the_runs_namespace() -> None:
+    done = t.prepare(tutorial_objects(), "mysqlsts-r1", "r1")
+    by_kind = {(o["kind"], o["metadata"]["name"]): o for o in done.objects}
+    assert by_kind[("Namespace", "mysqlsts-r1")]["metadata"]["labels"][t.RUN_LABEL_KEY] == "r1"
+    assert by_kind[("StatefulSet", "mysql")]["metadata"]["namespace"] == "mysqlsts-r1"
+    assert by_kind[("Service", "mysql-read")]["metadata"]["namespace"] == "mysqlsts-r1"
+    # Cluster-scoped objects stay outside namespaces.
+    assert all(
+        "namespace" not in o["metadata"]
+        for o in done.objects
+        if o["kind"] in ("PersistentVolume", "StorageClass", "Namespace")
+    )
+    assert done.changes[0].startswith("namespace mysqlsts-r1: the manifests name none; ")
+    assert "StatefulSet mysql" in done.changes[0] and "created for the run" in done.changes[0]
+
+
+def test_manifests_with_a_namespace_keep_it() -> None:
+    assert t.place_in_namespace(article.objects(), "other").changes == []

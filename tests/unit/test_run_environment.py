@@ -96,3 +96,12 @@ def test_keep_cluster_keeps_the_run_directory(
     lines = run.down()
     assert provider.downs == [True] and run.state_dir.exists()
     assert lines[0].startswith("--keep-cluster: ")
+
+
+def test_the_namespace_for_manifests_that_name_none() -> None:
+    assert environment.run_namespace(settings.resolve({}, {}), "r1") == "mysqlsts-r1"
+    chosen = settings.resolve({"namespace": "team-a"}, {})
+    assert environment.run_namespace(chosen, "r1") == "team-a"
+    assert settings.resolve({}, {"MYSQLSTS_NAMESPACE": "team-b"}).namespace == "team-b"
+    with pytest.raises(settings.InputError, match="--namespace 'Team_A' is not a namespace"):
+        settings.resolve({"namespace": "Team_A"}, {})
