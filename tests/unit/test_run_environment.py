@@ -105,3 +105,28 @@ def test_the_namespace_for_manifests_that_name_none() -> None:
     assert settings.resolve({}, {"MYSQLSTS_NAMESPACE": "team-b"}).namespace == "team-b"
     with pytest.raises(settings.InputError, match="--namespace 'Team_A' is not a namespace"):
         settings.resolve({"namespace": "Team_A"}, {})
+
+
+def test_the_tutorials_variant_gets_the_runs_namespace_and_an_empty_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No namespace anywhere and MYSQL_ALLOW_EMPTY_PASSWORD (the Kubernetes tutorial)."""
+    objects = [o for o in article.objects() if o["kind"] not in ("Namespace", "Secret")]
+    for obj in objects:
+        obj["metadata"].pop("namespace", None)
+        if obj["kind"] == "StatefulSet":
+            for container in obj["spec"]["template"]["spec"]["containers"]:
+                if container["name"] == "mysql":
+                    container["env"] = [{"name": "MYSQL_ALLOW_EMPTY_PASSWORD", "value": "1"}]
+    monkeypatch.setattr(environment.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(environment, "make_provider", lambda *a, **k: FakeProvider(tmp_path))
+    values = {"manifests": str(article.write(tmp_path / "m", objects))}
+    run = environment.Run(settings.resolve(values, {}), lambda _line: None, tmp_path / "r")
+    run.preflight()
+    assert run.deployment is not None
+    assert run.deployment.namespace == f"mysqlsts-{run.run_id}"
+    assert run.deployment.root_password == ""
+    assert "empty password" in run.deployment.password_source
+    assert any(c.startswith(f"namespace mysqlsts-{run.run_id}: ") for c in run.changes)
+    namespaces = [o for o in run.deployment.objects if o["kind"] == "Namespace"]
+    assert [n["metadata"]["name"] for n in namespaces] == [f"mysqlsts-{run.run_id}"]
