@@ -8,6 +8,7 @@ process, with the lab's kind binary and node image (nothing is downloaded).
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 import time
@@ -88,6 +89,13 @@ def client_image(fallback: str) -> str:
     return toolbox if docker_has_image(toolbox) else fallback
 
 
+def node_labels() -> dict[str, str]:
+    """The well-known labels a kubelet puts on a node of this machine (kind nodes run here)."""
+    machine = platform.machine().lower()
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+    return {"kubernetes.io/os": "linux", "kubernetes.io/arch": arch}
+
+
 class KindProvider:
     # The PV directories are the run's own host directories, removed with its state dir.
     node_data_outlives_run = False
@@ -150,8 +158,10 @@ class KindProvider:
             self.workers,
             spread=True,
         )
+        # The nodes do not exist yet: their labels are those every kubelet sets.
         workers = [
-            {"metadata": {"name": w, "labels": {placement.HOSTNAME_LABEL: w}}} for w in self.workers
+            {"metadata": {"name": w, "labels": {**node_labels(), placement.HOSTNAME_LABEL: w}}}
+            for w in self.workers
         ]
         return placement.place(objects, mapping, workers)
 

@@ -46,7 +46,7 @@ def render_text(results: Sequence[DefectResult]) -> str:
                     result.defect.name if index == 0 else "",
                     short_check(claim.check),
                     claim.verdict,
-                    shorten(claim.detail if claim.verdict == CAUGHT else _said(claim), 90),
+                    shorten(claim.message if claim.verdict == CAUGHT else _said(claim), 100),
                 ]
             )
         if result.collateral:

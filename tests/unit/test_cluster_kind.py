@@ -46,6 +46,17 @@ def test_a_pv_that_names_no_node_gets_its_directory_on_every_worker(tmp_path: Pa
     assert placed.nodes_by_pv[pv["metadata"]["name"]] == ["c-worker", "c-worker2", "c-worker3"]
 
 
+def test_a_pv_that_selects_by_a_kubelet_label_is_placed_on_every_worker(tmp_path: Path) -> None:
+    """The workers do not exist yet: the labels every kubelet sets are assumed."""
+    objects = article.objects()
+    pv = next(o for o in objects if o["kind"] == "PersistentVolume")
+    pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"] = [
+        {"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}
+    ]
+    placed = make(tmp_path, [], cluster_name="c").place(objects)
+    assert placed.nodes_by_pv[pv["metadata"]["name"]] == ["c-worker", "c-worker2", "c-worker3"]
+
+
 def test_containerd_names() -> None:
     assert cluster_kind.canonical("mysql:5.7") == "docker.io/library/mysql:5.7"
     assert cluster_kind.canonical("bitnami/mysql:8") == "docker.io/bitnami/mysql:8"
