@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import allure
 
 from mysqlsts.checks.scratch import ScratchTable
-from mysqlsts.db.mysql import MySQL
+from mysqlsts.db.mysql import MySQL, describe_error
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
@@ -54,9 +54,11 @@ def disturbance(
     A failure's evidence is attached first, before the restore."""
     with allure.step("create a scratch database on the master"):
         disturbed = Disturbance(ScratchTable.create(mysql, label), kube)
+    failed = False
     try:
         yield disturbed
     except BaseException:
+        failed = True
         # The state that failed, before anything repairs it (the report's own evidence,
         # taken after the test, shows the restored deployment).
         with allure.step("evidence of the broken state, before the restore"):
@@ -64,7 +66,15 @@ def disturbance(
                 attachments.text(f"before restore: {title}", text)
         raise
     finally:
-        restore(kube, mysql, deployment, uncordon=disturbed.cordoned)
-        with allure.step(f"drop {disturbed.scratch.database} everywhere"):
-            disturbed.scratch.drop()
-            mysql.wait_replicas_caught_up()
+        try:
+            restore(kube, mysql, deployment, uncordon=disturbed.cordoned)
+            with allure.step(f"drop {disturbed.scratch.database} everywhere"):
+                disturbed.scratch.drop()
+                mysql.wait_replicas_caught_up()
+        except Exception as error:
+            if not failed:
+                raise
+            # The check's own failure stays its verdict: a deployment its failure left
+            # broken is reported here, and the next check that changes the deployment
+            # finds it not as declared (an error in its setup).
+            attachments.text("the restore failed too", describe_error(error))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from mysqlsts.checks import disturbance as disturbing
 from mysqlsts.checks.clone import cloned_from, stream_window, streaming_commands
 from mysqlsts.checks.ordering import PodTimeline, ordering_violations
 from mysqlsts.checks.scratch import compare_keys
@@ -129,3 +132,57 @@ def test_no_window_without_a_complete_stream() -> None:
 def test_nanosecond_timestamps_parse() -> None:
     parsed = parse_time("2026-11-25T16:55:30.123456789Z")
     assert parsed is not None and parsed.microsecond == 123456
+
+
+class _Scratch:
+    database = "sr_x"
+
+    def drop(self) -> None:
+        pass
+
+
+class _MySQL:
+    def wait_replicas_caught_up(self) -> None:
+        pass
+
+
+def _disturbed(
+    monkeypatch: pytest.MonkeyPatch, restore_error: Exception | None
+) -> list[tuple[str, str]]:
+    seen: list[tuple[str, str]] = []
+
+    def restore(*_a: object, **_k: object) -> None:
+        if restore_error:
+            raise restore_error
+
+    monkeypatch.setattr(disturbing.ScratchTable, "create", lambda *_a: _Scratch())
+    monkeypatch.setattr(disturbing, "restore", restore)
+    monkeypatch.setattr(disturbing, "broken_state", lambda *_a: [("pods", "mysql-1 not ready")])
+    monkeypatch.setattr(disturbing.attachments, "text", lambda t, x: seen.append((t, x)))
+    return seen
+
+
+def test_a_failed_restore_does_not_hide_the_checks_own_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen = _disturbed(monkeypatch, AssertionError("replication broken after the fault"))
+    with (
+        pytest.raises(AssertionError, match="the check's own reason"),
+        disturbing.disturbance(None, _MySQL(), None, "x"),  # type: ignore[arg-type]
+    ):
+        raise AssertionError("the check's own reason")
+    assert seen == [
+        ("before restore: pods", "mysql-1 not ready"),
+        ("the restore failed too", "AssertionError: replication broken after the fault"),
+    ]
+
+
+def test_a_restore_that_fails_after_a_passing_check_fails_the_test(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _disturbed(monkeypatch, AssertionError("left broken"))
+    with (
+        pytest.raises(AssertionError, match="left broken"),
+        disturbing.disturbance(None, _MySQL(), None, "x"),  # type: ignore[arg-type]
+    ):
+        pass
