@@ -34,6 +34,7 @@ from mysqlsts.lab.config import REPO_ROOT
 
 # One defect = a fresh 1+3-node cluster (~60 s), a deployment (~90 s), its area's checks.
 DEFAULT_TIMEOUT = 2700.0
+DEPLOY_TIMEOUT = 300.0  # the healthy deployment is up in about 90 s on 2 cores
 BASELINE = "baseline"
 EXIT_CODE_FILE = "exit_code"
 
@@ -66,6 +67,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=DEFAULT_TIMEOUT,
         help=f"seconds one run may take (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--deploy-timeout",
+        type=float,
+        default=DEPLOY_TIMEOUT,
+        help=f"seconds each run waits for its deployment (default {DEPLOY_TIMEOUT:g}: a "
+        "defect that keeps it down ends its run sooner than the suite's own default)",
     )
     parser.add_argument(
         "--pytest-arg",
@@ -108,7 +116,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="judge a finished run's reports/defects-<ts>/ again with today's defect.yaml "
         "(after correcting a reason), without running anything",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.pytest_arg = ["--deploy-timeout", f"{args.deploy_timeout:g}", *args.pytest_arg]
+    return args
 
 
 def choose(args: argparse.Namespace) -> tuple[list[Defect], list[Defect], Path]:
@@ -225,7 +235,8 @@ def judge_folder(
     code = code_file.read_text().strip() if code_file.is_file() else "None"
     exit_code = None if code == "None" else int(code)
     results = read_junit_file(folder / "junit.xml", plan.ran)
-    result = verdicts.judge(defect, exit_code, results, baseline, plan.ran)
+    line = runner.setup_line(folder / "pytest.log")
+    result = verdicts.judge(defect, exit_code, results, baseline, plan.ran, line)
     result.folder = folder
     return result
 

@@ -12,6 +12,10 @@ failure message must match for the catch to count: the message, not the tracebac
 that a pattern cannot match the assertion's own source line. ``check`` is an exact pytest
 node id, parameters included (``test_x[replica]``).
 
+A defect that keeps the deployment from coming up at all claims ``check: setup``: its
+reason is matched against the one line with which the suite's setup stops (the
+diagnosis of :mod:`mysqlsts.k8s.diagnosis`), a negative control of that diagnosis.
+
 ``UNCOVERED.md`` lists, as ``- `node id`: why``, the checks that no manifest change can
 make fail; every other check must be claimed by a defect (see :func:`coverage`).
 """
@@ -32,6 +36,7 @@ DEFECTS_DIR = REPO_ROOT / "manifests" / "defects"
 DEFECT_FILE = "defect.yaml"
 UNCOVERED_FILE = "UNCOVERED.md"
 REASON_FLAGS = re.DOTALL
+SETUP = "setup"  # the claim of a defect that stops the deployment from coming up
 # ``- `suites/...::test_x`: why`` (the why may go on over indented lines).
 _UNCOVERED_ENTRY = re.compile(r"^- `(?P<node>suites/[^`]+::[^`]+)`:\s*(?P<why>.*)$")
 
@@ -42,6 +47,10 @@ class Claim:
 
     check: str
     reason: re.Pattern[str]
+
+    @property
+    def is_setup(self) -> bool:
+        return self.check == SETUP
 
     @property
     def file(self) -> str:
@@ -65,12 +74,17 @@ class Defect:
 
     @property
     def checks(self) -> tuple[str, ...]:
-        return tuple(c.check for c in self.claims)
+        """The claimed checks of ``suites/`` (not the setup)."""
+        return tuple(c.check for c in self.claims if not c.is_setup)
+
+    @property
+    def claims_setup(self) -> bool:
+        return any(c.is_setup for c in self.claims)
 
     @property
     def areas(self) -> list[str]:
         """The claimed checks' folders, in first-mentioned order."""
-        return list(dict.fromkeys(c.area for c in self.claims))
+        return list(dict.fromkeys(c.area for c in self.claims if not c.is_setup))
 
     def claim(self, check: str) -> Claim:
         return next(c for c in self.claims if c.check == check)
@@ -90,6 +104,8 @@ def _parse_claim(origin: str, entry: object, root: Path) -> Claim:
     if not isinstance(check, str) or not check.strip():
         raise InputError(f"{origin}: check must be a pytest node id, got {check!r}")
     check = check.strip()
+    if check == SETUP:
+        return Claim(SETUP, _reason(origin, check, reason))
     file, sep, test = check.partition("::")
     if not sep or not test:
         raise InputError(f"{origin}: {check!r} is not a node id (suites/<area>/<file>.py::<test>)")
@@ -98,6 +114,10 @@ def _parse_claim(origin: str, entry: object, root: Path) -> Claim:
         raise InputError(f"{origin}: {check!r} is not a test under suites/<area>/")
     if not (root / file).is_file():
         raise InputError(f"{origin}: {check!r}: no such file {file}")
+    return Claim(check, _reason(origin, check, reason))
+
+
+def _reason(origin: str, check: str, reason: object) -> re.Pattern[str]:
     if not isinstance(reason, str) or not reason.strip():
         raise InputError(f"{origin}: {check}: reason must be a non-empty regular expression")
     try:
@@ -106,7 +126,7 @@ def _parse_claim(origin: str, entry: object, root: Path) -> Claim:
         raise InputError(f"{origin}: {check}: reason {reason!r} is not a regex ({error})") from None
     if pattern.search(""):
         raise InputError(f"{origin}: {check}: reason {reason!r} matches any message")
-    return Claim(check, pattern)
+    return pattern
 
 
 def parse_defect(name: str, path: Path, text: str, root: Path = REPO_ROOT) -> Defect:
@@ -128,6 +148,8 @@ def parse_defect(name: str, path: Path, text: str, root: Path = REPO_ROOT) -> De
         raise InputError(f"{origin}: caught_by must be a non-empty list of {{check, reason}}")
     claims = tuple(_parse_claim(origin, entry, root) for entry in entries)
     checks = [c.check for c in claims]
+    if SETUP in checks and len(checks) > 1:
+        raise InputError(f"{origin}: a defect that claims the setup can claim nothing else")
     if len(set(checks)) != len(checks):
         raise InputError(f"{origin}: caught_by lists a check twice")
     return Defect(name, path, description.strip(), claims)

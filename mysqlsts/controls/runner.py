@@ -65,6 +65,20 @@ class Outcome:
     def junit_text(self) -> str | None:
         return self.junit.read_text(encoding="utf-8") if self.junit.is_file() else None
 
+    def setup_line(self) -> str | None:
+        return setup_line(self.log)
+
+
+def setup_line(log: Path) -> str | None:
+    """The one line with which the suite's setup stopped the run (pytest.exit), if any."""
+    if not log.is_file():
+        return None
+    found = None
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("Exit: "):
+            found = line.removeprefix("Exit: ").strip()
+    return found
+
 
 def run_plan(
     plan: Plan,

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mysqlsts.controls.catalogue import Defect
+from mysqlsts.controls.catalogue import Claim, Defect
 from mysqlsts.controls.junit import ERROR, FAILED, PASSED, SKIPPED, CaseResult
 from mysqlsts.errors import EXIT_SECRET_FOUND, EXIT_SETUP_FAILED
 
@@ -137,16 +137,37 @@ def judge_claim(
     return verdict(MISSED, "passed")
 
 
+def judge_setup(
+    claim: Claim, exit_code: int | None, line: str | None, baseline_up: bool
+) -> ClaimVerdict:
+    """A defect that must stop the deployment: the setup failed, and its line says why."""
+
+    def verdict(kind: str, detail: str) -> ClaimVerdict:
+        return ClaimVerdict(claim.check, kind, detail, line or "", claim.reason.pattern)
+
+    if not baseline_up:
+        return verdict(BASELINE_FAILED, "the healthy deployment did not come up either")
+    if exit_code != EXIT_SETUP_FAILED:
+        return verdict(MISSED, "the deployment came up" if exit_code is not None else "timed out")
+    if line and claim.reason.search(line):
+        return verdict(CAUGHT, "the setup stopped for the expected reason")
+    return verdict(WRONG_REASON, "the setup stopped for another reason")
+
+
 def judge(
     defect: Defect,
     exit_code: int | None,
     results: Mapping[str, CaseResult],
     baseline: Mapping[str, CaseResult],
     ran: Sequence[str],
+    setup_line: str | None = None,
 ) -> DefectResult:
     """Verdicts of the defect's claims, and the collateral among the other checks ``ran``."""
     outcome = DefectResult(defect, exit_code)
     for claim in defect.claims:
+        if claim.is_setup:
+            outcome.claims.append(judge_setup(claim, exit_code, setup_line, bool(baseline)))
+            continue
         outcome.claims.append(
             judge_claim(
                 claim.check,

@@ -3,7 +3,8 @@
 The first pod (in ordinal order) that is not ready is the one to explain: a StatefulSet
 with ordered pod management creates the next pod only once this one is ready. In order:
 
-- Pending and unscheduled: the scheduler's message;
+- Pending and unscheduled: the scheduler's message; Pending on a claim that waits (for a
+  provisioner, say): what the claim's events say;
 - a container (init containers first) whose image cannot be pulled: the image;
 - a container that exited non-zero, now or in its last instance (a crash loop): its exit
   code and the log line that explains it (the last one that reads like an error, else
@@ -63,6 +64,29 @@ def _readiness_failure(events: Iterable[Obj], pod: str) -> str | None:
     return found
 
 
+def _claim_wait(events: Iterable[Obj], claim: str) -> str | None:
+    """The last thing the events say a claim waits for (not the normal first-consumer wait)."""
+    found = None
+    for event in events:
+        involved = event.get("involvedObject") or event.get("regarding") or {}
+        if involved.get("kind") != "PersistentVolumeClaim" or involved.get("name") != claim:
+            continue
+        if event.get("reason") == "WaitForFirstConsumer":
+            continue
+        text = " ".join(str(event.get("message") or event.get("note") or "").split())
+        found = text[:LINE_LIMIT] or found
+    return found
+
+
+def _claims_of(pod: Obj) -> list[str]:
+    volumes = (pod.get("spec") or {}).get("volumes") or []
+    return [
+        str(v["persistentVolumeClaim"]["claimName"])
+        for v in volumes
+        if (v.get("persistentVolumeClaim") or {}).get("claimName")
+    ]
+
+
 def explain_pod(pod: Obj, events: Iterable[Obj], read_log: LogReader) -> str | None:
     """Why this pod is not ready, in one line; None when it is."""
     if is_pod_ready(pod):
@@ -72,6 +96,11 @@ def explain_pod(pod: Obj, events: Iterable[Obj], read_log: LogReader) -> str | N
     if scheduled and scheduled.get("status") == "False":
         why = scheduled.get("message") or scheduled.get("reason") or "no reason given"
         return f"pod {name} is Pending: {why}"
+    if not container_statuses(pod):
+        for claim in _claims_of(pod):
+            waits = _claim_wait(events, claim)
+            if waits:
+                return f"pod {name} is Pending: its claim {claim} waits: {waits}"
     for kind, status in container_statuses(pod):
         label = f"{'init container' if kind == 'init' else 'container'} {status.get('name')}"
         waiting = (status.get("state") or {}).get("waiting") or {}

@@ -440,3 +440,35 @@ def test_main_bad_input_is_one_line(
     out = capsys.readouterr().out
     assert out.startswith("writable: replicas are writable")
     assert "reason: /super_read_only is OFF/" in out
+
+
+SETUP_DEFECT = """
+description: the StorageClass names a provisioner that is not running
+caught_by:
+  - check: setup
+    reason: 'claim \\S+ waits: .*external provisioner'
+"""
+
+
+def test_a_defect_that_stops_the_deployment_claims_the_setup_and_its_diagnosis(
+    root: Path, tmp_path: Path
+) -> None:
+    defect = parse(root, SETUP_DEFECT)
+    assert defect.claims_setup and defect.checks == () and defect.areas == []
+    assert selection.plan(defect, SUITE).paths == (selection.SETUP_PROBE,)
+    log = tmp_path / "pytest.log"
+    log.write_text(
+        "kind create cluster ...\nExit: the deployment did not come up: pod mysql-1 is Pending: "
+        "its claim data-mysql-1 waits: Waiting for a volume to be created either by the "
+        "external provisioner 'rancher.io/local-path' (events and logs: x)\n"
+    )
+    line = runner.setup_line(log)
+    assert line is not None and line.startswith("the deployment did not come up: pod mysql-1")
+    claim = defect.claims[0]
+    up = {"c": PASSED}
+    assert verdicts.judge(defect, 6, {}, up, [], line).claims[0].verdict == "caught"
+    assert verdicts.judge_setup(claim, 6, "image cannot be pulled", True).verdict == "WRONG REASON"
+    assert verdicts.judge_setup(claim, 1, None, True).detail == "the deployment came up"
+    assert verdicts.judge_setup(claim, 6, line, False).verdict == "BASELINE FAILED"
+    with pytest.raises(InputError, match="can claim nothing else"):
+        parse(root, SETUP_DEFECT + f"  - check: {ROLES}::t\n    reason: x\n")

@@ -118,3 +118,27 @@ def test_the_explaining_line_prefers_an_error_to_the_last_line() -> None:
     assert diagnosis.explaining_line("a\nERROR 1045: denied\n+ exit 1\n") == "ERROR 1045: denied"
     assert diagnosis.explaining_line("a\nb\n") == "b"
     assert diagnosis.explaining_line(None) == "(no log)"
+
+
+def test_a_pod_held_by_a_claim_that_waits_for_a_provisioner_names_it() -> None:
+    held = pod("mysql-1")
+    held["spec"] = {
+        "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data-mysql-1"}}]
+    }
+    claim = {"kind": "PersistentVolumeClaim", "name": "data-mysql-1"}
+    events = [
+        {"involvedObject": claim, "reason": "WaitForFirstConsumer", "message": "waiting"},
+        {
+            "involvedObject": claim,
+            "reason": "ExternalProvisioning",
+            "message": "Waiting for a volume to be created either by the external provisioner "
+            "'rancher.io/local-path' or manually",
+        },
+    ]
+    line = diagnosis.diagnose(
+        [pod("mysql-0", ready=True), held], events, logs({}), ["mysql-0", "mysql-1"]
+    )
+    assert line == (
+        "pod mysql-1 is Pending: its claim data-mysql-1 waits: Waiting for a volume to be "
+        "created either by the external provisioner 'rancher.io/local-path' or manually"
+    )
