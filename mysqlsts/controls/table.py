@@ -18,7 +18,9 @@ def shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
 
 def short_check(check: str) -> str:
     """``suites/a/test_f.py::test_x`` -> ``test_f::test_x`` (the area is the defect's)."""
-    file, _, test = check.partition("::")
+    file, sep, test = check.partition("::")
+    if not sep:
+        return check  # the setup
     return f"{file.rsplit('/', 1)[-1].removesuffix('.py')}::{test}"
 
 
