@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,6 +38,7 @@ from mysqlsts.lab.config import REPO_ROOT
 DEFAULT_TIMEOUT = 2700.0
 DEPLOY_TIMEOUT = 300.0  # the healthy deployment is up in about 90 s on 2 cores
 BASELINE = "baseline"
+EXIT_INTERRUPTED = 130  # as a shell reports Ctrl-C
 EXIT_CODE_FILE = "exit_code"
 
 
@@ -223,9 +226,18 @@ def run_defects(
         return result
 
     # Threads only wait on pytest subprocesses; each defect has a cluster of its own.
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+    pool = ThreadPoolExecutor(max_workers=args.jobs)
+    try:
         futures = [pool.submit(one, n, d) for n, d in enumerate(defects, 1)]
         return [future.result() for future in futures]
+    except BaseException:
+        # Ctrl-C reaches this thread only: stop the runs under way before waiting for
+        # their threads (each pytest tears its cluster down), and start no other.
+        pool.shutdown(wait=False, cancel_futures=True)
+        runner.stop_all()
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def judge_folder(
@@ -273,7 +285,25 @@ def report(
     return 0
 
 
+def _terminate_as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    # SIGTERM (a CI job cancelled) stops the runs under way as Ctrl-C does.
+    with suppress(ValueError):  # not the main thread (tests)
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print(
+            "interrupted: the runs under way were stopped and their clusters removed",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
     if args.timeout <= 0 or args.jobs < 1:
         print("error: --timeout must be positive and --jobs at least 1", file=sys.stderr)

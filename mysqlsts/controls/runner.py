@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from mysqlsts.errors import InputError
 from mysqlsts.lab.config import REPO_ROOT
 
 COLLECT_TIMEOUT = 180.0
+_live: set[subprocess.Popen[bytes]] = set()  # the pytest runs under way, to stop on Ctrl-C
+_live_lock = threading.Lock()
 TERMINATE_GRACE = 300.0  # seconds for the plugin's teardown after SIGTERM
 
 
@@ -115,14 +118,42 @@ def run_plan(
         process = subprocess.Popen(
             command, cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT
         )
+        with _live_lock:
+            _live.add(process)
         try:
             exit_code: int | None = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            process.terminate()
-            try:
-                process.wait(timeout=TERMINATE_GRACE)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=30)
+            stop(process)
             exit_code = None
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM): the run's cluster goes with its pytest.
+            stop(process)
+            raise
+        finally:
+            with _live_lock:
+                _live.discard(process)
     return Outcome(exit_code, junit, log)
+
+
+def stop_all() -> None:
+    """Stop every pytest run under way (each tears its own cluster down), all at once."""
+    with _live_lock:
+        running = list(_live)
+    for process in running:
+        if process.poll() is None:
+            process.terminate()
+    for process in running:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (the plugin turns it into Ctrl-C and tears the cluster down), then wait for
+    that teardown; SIGKILL only if it does not end."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=TERMINATE_GRACE)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)

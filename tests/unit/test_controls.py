@@ -472,3 +472,37 @@ def test_a_defect_that_stops_the_deployment_claims_the_setup_and_its_diagnosis(
     assert verdicts.judge_setup(claim, 6, line, False).verdict == "BASELINE FAILED"
     with pytest.raises(InputError, match="can claim nothing else"):
         parse(root, SETUP_DEFECT + f"  - check: {ROLES}::t\n    reason: x\n")
+
+
+class _FakePytest:
+    """A pytest run that is interrupted while the runner waits for it."""
+
+    def __init__(self, *_a: object, **_k: object) -> None:
+        self.signals: list[str] = []
+        self.ended = False
+        _FakePytest.last = self
+
+    def wait(self, timeout: float | None = None) -> int:
+        if not self.signals:
+            raise KeyboardInterrupt  # Ctrl-C while the run is under way
+        return -15
+
+    def poll(self) -> int | None:
+        return -15 if self.signals else None
+
+    def terminate(self) -> None:
+        self.signals.append("TERM")
+
+    def kill(self) -> None:
+        self.signals.append("KILL")
+
+
+def test_an_interrupted_runner_stops_its_pytest_so_that_it_removes_its_cluster(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner.subprocess, "Popen", _FakePytest)
+    made = selection.plan(parse(root), SUITE, collateral=False)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_plan(made, root, tmp_path / "out", "rep-x", 60, root=root)
+    assert _FakePytest.last.signals == ["TERM"]  # SIGTERM: the plugin tears the cluster down
+    assert not runner._live  # forgotten once stopped
