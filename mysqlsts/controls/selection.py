@@ -25,6 +25,9 @@ class Suite:
     def in_area(self, area: str) -> list[str]:
         return [c for c in self.checks if c.startswith(area + "/")]
 
+    def in_file(self, file: str) -> list[str]:
+        return [c for c in self.checks if c.startswith(file + "::")]
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -70,6 +73,8 @@ def plan(defect: Defect, suite: Suite, collateral: bool = True) -> Plan:
 def baseline_plan(plans: Sequence[Plan], suite: Suite) -> Plan:
     """Every check any defect's run makes, once, on the healthy deployment (suite order)."""
     wanted = {c for p in plans for c in p.ran}
+    # A defect that claims the setup needs a baseline that came up: its probe's checks.
+    wanted |= {c for p in plans if not p.ran for c in suite.in_file(SETUP_PROBE)}
     checks = tuple(c for c in suite.checks if c in wanted)
     return Plan(checks, (), (), checks)
 

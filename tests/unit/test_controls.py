@@ -506,3 +506,10 @@ def test_an_interrupted_runner_stops_its_pytest_so_that_it_removes_its_cluster(
         runner.run_plan(made, root, tmp_path / "out", "rep-x", 60, root=root)
     assert _FakePytest.last.signals == ["TERM"]  # SIGTERM: the plugin tears the cluster down
     assert not runner._live  # forgotten once stopped
+
+
+def test_a_baseline_for_setup_defects_alone_runs_their_probe(root: Path) -> None:
+    probe = f"{selection.SETUP_PROBE}::test_class"
+    suite = selection.Suite((*SUITE.checks, probe), SUITE.faults)
+    plans = [selection.plan(parse(root, SETUP_DEFECT), suite)]
+    assert selection.baseline_plan(plans, suite).ran == [probe]
