@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from mysqlsts.k8s.events import object_events, pod_events
 from mysqlsts.k8s.status import IMAGE_PULL_REASONS, condition, container_statuses, is_pod_ready
 
 Obj = dict[str, Any]
@@ -55,27 +56,24 @@ def _exited(status: Obj) -> tuple[Obj, bool] | None:
 
 
 def _readiness_failure(events: Iterable[Obj], pod: str) -> str | None:
-    found = None
-    for event in events:
-        involved = event.get("involvedObject") or event.get("regarding") or {}
-        text = str(event.get("message") or event.get("note") or "")
-        if involved.get("name") == pod and "Readiness probe failed" in text:
-            found = text.strip().splitlines()[0] if text.strip() else found
-    return found
+    """The last readiness probe failure the pod's events report (its first line)."""
+    failures = [
+        str(e.get("message") or "").strip()
+        for e in pod_events(events, pod)
+        if "Readiness probe failed" in str(e.get("message") or "")
+    ]
+    return failures[-1].splitlines()[0] if failures else None
 
 
 def _claim_wait(events: Iterable[Obj], claim: str) -> str | None:
     """The last thing the events say a claim waits for (not the normal first-consumer wait)."""
-    found = None
-    for event in events:
-        involved = event.get("involvedObject") or event.get("regarding") or {}
-        if involved.get("kind") != "PersistentVolumeClaim" or involved.get("name") != claim:
-            continue
-        if event.get("reason") == "WaitForFirstConsumer":
-            continue
-        text = " ".join(str(event.get("message") or event.get("note") or "").split())
-        found = text[:LINE_LIMIT] or found
-    return found
+    waits = [
+        " ".join(str(e.get("message") or "").split())
+        for e in object_events(events, "PersistentVolumeClaim", claim)
+        if e.get("reason") != "WaitForFirstConsumer"
+    ]
+    waits = [w for w in waits if w]
+    return waits[-1][:LINE_LIMIT] if waits else None
 
 
 def _claims_of(pod: Obj) -> list[str]:

@@ -37,10 +37,17 @@ def event_time(event: Obj) -> str:
 
 def pod_events(events: Iterable[Obj], pod: str, since: datetime | None = None) -> list[Obj]:
     """The events of pod ``pod`` whose last occurrence is at or after ``since``."""
+    return object_events(events, "Pod", pod, since)
+
+
+def object_events(
+    events: Iterable[Obj], kind: str, name: str, since: datetime | None = None
+) -> list[Obj]:
+    """The events of object ``kind``/``name`` whose last occurrence is at or after ``since``."""
     found = []
     for event in events:
         involved = event.get("involvedObject") or {}
-        if involved.get("kind") != "Pod" or involved.get("name") != pod:
+        if involved.get("kind") != kind or involved.get("name") != name:
             continue
         when = parse_time(event_time(event))
         # Event times are whole seconds: compare at that precision.

@@ -100,8 +100,14 @@ def test_an_image_that_cannot_be_pulled_is_named() -> None:
 def test_a_running_pod_that_is_not_ready_names_the_probe_failure() -> None:
     running = {"name": "mysql", "state": {"running": {}}, "ready": False}
     events = [
-        {"involvedObject": {"name": "mysql-0"}, "message": "Readiness probe failed: ERROR 2002"},
-        {"involvedObject": {"name": "mysql-1"}, "message": "Readiness probe failed: other"},
+        {
+            "involvedObject": {"kind": "Pod", "name": "mysql-0"},
+            "message": "Readiness probe failed: ERROR 2002",
+        },
+        {
+            "involvedObject": {"kind": "Pod", "name": "mysql-1"},
+            "message": "Readiness probe failed: other",
+        },
     ]
     line = diagnosis.diagnose([pod("mysql-0", main=[running])], events, logs({}), ["mysql-0"])
     assert line == "pod mysql-0: running but not ready: Readiness probe failed: ERROR 2002"
