@@ -19,12 +19,11 @@ import pytest
 
 from mysqlsts.checks.clients import answers_through, mysql_client
 from mysqlsts.checks.disturbance import disturbance
-from mysqlsts.checks.pods import mysql_container_of
+from mysqlsts.checks.pods import identity, mysql_container_of
 from mysqlsts.cluster.nodes import NodeFaults
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s import pods
 from mysqlsts.k8s.client import TRANSIENT, Kube
-from mysqlsts.k8s.status import container_status
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
@@ -66,7 +65,7 @@ def leaves_the_endpoints(
     kube: Kube, deployment: Deployment, service: str, pod: str, bound: float
 ) -> float:
     """Seconds it took the readiness probe to take the frozen pod out (not a restart)."""
-    restarts = mysql_restarts(kube, deployment, pod)
+    restarts = identity(kube, deployment, pod).mysql_restarts
     started = time.monotonic()
     wait_for(
         f"{pod} to leave the ready endpoints of Service {service}",
@@ -78,18 +77,12 @@ def leaves_the_endpoints(
     took = time.monotonic() - started
     attachments.text("time out of the endpoints", f"{pod} left {service} after {took:.1f}s")
     # Out because the liveness probe killed it is not readiness doing its job.
-    now = mysql_restarts(kube, deployment, pod)
+    now = identity(kube, deployment, pod).mysql_restarts
     assert now == restarts, (
         f"{pod} left {service} only because its {deployment.mysql_container} container "
         f"restarted (restarts {restarts} -> {now}), not because a readiness probe took it out"
     )
     return took
-
-
-def mysql_restarts(kube: Kube, deployment: Deployment, pod: str) -> int:
-    found = kube.get_pod(deployment.namespace, pod)
-    assert found is not None, f"pod {pod} does not exist"
-    return int(container_status(found, deployment.mysql_container).get("restartCount") or 0)
 
 
 @step("{count} connections through {service} are answered by the other pods")
