@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +30,7 @@ from mysqlsts.controls.junit import CaseResult
 from mysqlsts.controls.selection import Plan, Suite
 from mysqlsts.controls.verdicts import DefectResult
 from mysqlsts.errors import EXIT_BAD_INPUT, InputError
+from mysqlsts.interrupts import sigterm_as_interrupt
 from mysqlsts.lab.config import REPO_ROOT
 
 # One defect = a fresh 1+3-node cluster (~60 s), a deployment (~90 s), its area's checks.
@@ -285,14 +284,9 @@ def report(
     return 0
 
 
-def _terminate_as_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     # SIGTERM (a CI job cancelled) stops the runs under way as Ctrl-C does.
-    with suppress(ValueError):  # not the main thread (tests)
-        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    sigterm_as_interrupt()
     try:
         return _main(argv)
     except KeyboardInterrupt:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mysqlsts.errors import SuiteError
+from mysqlsts.interrupts import sigterm_as_interrupt
 from mysqlsts.k8s.client import KubeError
 from mysqlsts.plugin import reports
 from mysqlsts.plugin.options import resolve_settings
@@ -35,12 +36,6 @@ from mysqlsts.plugin.state import (
 from mysqlsts.redaction import redact
 from mysqlsts.reporting import allure_results
 from mysqlsts.run.environment import Run, RunInfo
-
-
-def _terminate_as_interrupt(signum: int, _frame: object) -> None:
-    # CI stops jobs with SIGTERM; turning it into KeyboardInterrupt lets the same
-    # teardown run as for Ctrl-C, so no cluster or PV is left behind.
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 @contextmanager
@@ -88,8 +83,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     else:
         run = Run(run_settings, line, config.rootpath / "reports")
     config.stash[RUN_KEY] = run
-    with suppress(ValueError):
-        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    sigterm_as_interrupt()
     capture = config.pluginmanager.getplugin("capturemanager")
     try:
         run.preflight()

@@ -22,6 +22,7 @@ LAYERS = {
     "labels": 0,
     "redaction": 0,
     "files": 0,
+    "interrupts": 0,
     "waiting": 1,
     "settings": 1,
     "lab": 1,
