@@ -38,7 +38,6 @@ DEFAULT_TIMEOUT = 2700.0
 DEPLOY_TIMEOUT = 300.0  # the healthy deployment is up in about 90 s on 2 cores
 BASELINE = "baseline"
 EXIT_INTERRUPTED = 130  # as a shell reports Ctrl-C
-EXIT_CODE_FILE = "exit_code"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -184,7 +183,6 @@ def run_baseline(
     )
     started = time.monotonic()
     done = runner.run_plan(plan, base, out / BASELINE, cluster, args.timeout, args.pytest_arg)
-    (out / BASELINE / EXIT_CODE_FILE).write_text(f"{done.exit_code}\n")
     print(
         f"[baseline] pytest exit {done.exit_code} in {time.monotonic() - started:.0f}s "
         f"(log {done.log})",
@@ -213,7 +211,6 @@ def run_defects(
         started = time.monotonic()
         folder = out / defect.name
         done = runner.run_plan(plan, defect.path, folder, cluster, args.timeout, args.pytest_arg)
-        (folder / EXIT_CODE_FILE).write_text(f"{done.exit_code}\n")
         result = judge_folder(defect, plan, folder, baseline)
         result.seconds = time.monotonic() - started
         print(
@@ -242,9 +239,7 @@ def run_defects(
 def judge_folder(
     defect: Defect, plan: Plan, folder: Path, baseline: dict[str, CaseResult]
 ) -> DefectResult:
-    code_file = folder / EXIT_CODE_FILE
-    code = code_file.read_text().strip() if code_file.is_file() else "None"
-    exit_code = None if code == "None" else int(code)
+    exit_code = runner.read_exit_code(folder)
     results = read_junit_file(folder / "junit.xml", plan.ran)
     line = runner.setup_line(folder / "pytest.log")
     result = verdicts.judge(defect, exit_code, results, baseline, plan.ran, line)

@@ -86,9 +86,6 @@ class Defect:
         """The claimed checks' folders, in first-mentioned order."""
         return list(dict.fromkeys(c.area for c in self.claims if not c.is_setup))
 
-    def claim(self, check: str) -> Claim:
-        return next(c for c in self.claims if c.check == check)
-
 
 def _origin(path: Path) -> str:
     return str(path / DEFECT_FILE)

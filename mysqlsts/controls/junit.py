@@ -35,9 +35,9 @@ def junit_key(node: str) -> tuple[str, str]:
 
 
 def _case(case: ET.Element) -> CaseResult:
-    # A failure with a teardown error is still the check's own failure.
-    for tag, outcome in ((FAILED, FAILED), (ERROR, ERROR), (SKIPPED, SKIPPED)):
-        child = case.find("failure" if tag == FAILED else tag)
+    # In this order: a failure with a teardown error is still the check's own failure.
+    for tag, outcome in (("failure", FAILED), ("error", ERROR), ("skipped", SKIPPED)):
+        child = case.find(tag)
         if child is not None:
             return CaseResult(outcome, (child.get("message") or "").strip())
     return CaseResult(PASSED)

@@ -23,6 +23,7 @@ from mysqlsts.lab.config import REPO_ROOT
 COLLECT_TIMEOUT = 180.0
 _live: set[subprocess.Popen[bytes]] = set()  # the pytest runs under way, to stop on Ctrl-C
 _live_lock = threading.Lock()
+EXIT_CODE_FILE = "exit_code"  # beside junit.xml: what pytest ended with, for --rejudge
 TERMINATE_GRACE = 300.0  # seconds for the plugin's teardown after SIGTERM
 
 
@@ -68,8 +69,12 @@ class Outcome:
     def junit_text(self) -> str | None:
         return self.junit.read_text(encoding="utf-8") if self.junit.is_file() else None
 
-    def setup_line(self) -> str | None:
-        return setup_line(self.log)
+
+def read_exit_code(out_dir: Path) -> int | None:
+    """The exit code :func:`run_plan` recorded in ``out_dir`` (None: the run timed out)."""
+    path = out_dir / EXIT_CODE_FILE
+    code = path.read_text().strip() if path.is_file() else "None"
+    return None if code == "None" else int(code)
 
 
 def setup_line(log: Path) -> str | None:
@@ -132,6 +137,7 @@ def run_plan(
         finally:
             with _live_lock:
                 _live.discard(process)
+    (out_dir / EXIT_CODE_FILE).write_text(f"{exit_code}\n")
     return Outcome(exit_code, junit, log)
 
 

@@ -107,17 +107,15 @@ def _not_run(exit_code: int | None) -> str:
 
 
 def judge_claim(
-    check: str,
-    reason: re.Pattern[str],
+    claim: Claim,
     result: CaseResult | None,
     baseline: CaseResult | None,
     exit_code: int | None,
 ) -> ClaimVerdict:
-    expected = reason.pattern
     said = result.first_line if result else ""
 
     def verdict(kind: str, detail: str) -> ClaimVerdict:
-        return ClaimVerdict(check, kind, detail, said, expected)
+        return ClaimVerdict(claim.check, kind, detail, said, claim.reason.pattern)
 
     if baseline is None or baseline.outcome != PASSED:
         seen = "not run" if baseline is None else f"{baseline.outcome} {baseline.first_line}"
@@ -125,7 +123,7 @@ def judge_claim(
     if result is None:
         return verdict(MISSED, _not_run(exit_code))
     if result.outcome == FAILED:
-        if reason.search(result.message):
+        if claim.matches(result.message):
             return verdict(CAUGHT, "failed for the expected reason")
         if is_timeout(result.message):
             return verdict(MISSED, "timed out")
@@ -149,7 +147,7 @@ def judge_setup(
         return verdict(BASELINE_FAILED, "the healthy deployment did not come up either")
     if exit_code != EXIT_SETUP_FAILED:
         return verdict(MISSED, "the deployment came up" if exit_code is not None else "timed out")
-    if line and claim.reason.search(line):
+    if line and claim.matches(line):
         return verdict(CAUGHT, "the setup stopped for the expected reason")
     return verdict(WRONG_REASON, "the setup stopped for another reason")
 
@@ -169,13 +167,7 @@ def judge(
             outcome.claims.append(judge_setup(claim, exit_code, setup_line, bool(baseline)))
             continue
         outcome.claims.append(
-            judge_claim(
-                claim.check,
-                claim.reason,
-                results.get(claim.check),
-                baseline.get(claim.check),
-                exit_code,
-            )
+            judge_claim(claim, results.get(claim.check), baseline.get(claim.check), exit_code)
         )
     for check in ran:
         result = results.get(check)

@@ -10,7 +10,7 @@ import pytest
 
 from mysqlsts.cli import defects as cli
 from mysqlsts.controls import catalogue, junit, runner, selection, table, verdicts
-from mysqlsts.controls.catalogue import Defect
+from mysqlsts.controls.catalogue import Claim, Defect
 from mysqlsts.controls.junit import CaseResult
 from mysqlsts.errors import InputError
 
@@ -226,14 +226,15 @@ def test_a_catch_counts_only_for_the_expected_reason_on_a_green_baseline(
     verdict: str,
     detail: str,
 ) -> None:
-    judged = verdicts.judge_claim("c", REASON, result, baseline, exit_code)
+    judged = verdicts.judge_claim(Claim("c", REASON), result, baseline, exit_code)
     assert (judged.verdict, detail in judged.detail) == (verdict, True)
 
 
 def test_a_timeout_counts_when_the_reason_names_it() -> None:
     reason = re.compile(r"waiting for mysql-1 to report an IO error", re.DOTALL)
     message = "WaitTimeout: timed out after 90s waiting for mysql-1 to report an IO error; last"
-    assert verdicts.judge_claim("c", reason, CaseResult("failed", message), PASSED, 1).caught
+    claim = Claim("c", reason)
+    assert verdicts.judge_claim(claim, CaseResult("failed", message), PASSED, 1).caught
 
 
 def test_collateral_is_every_other_failure_and_says_if_the_baseline_failed_too(root: Path) -> None:
@@ -405,6 +406,7 @@ def test_a_run_orders_the_claims_first_and_is_judged(root: Path, tmp_path: Path)
         made, defect.path, out, "rep-writable", 120, ["-p", "no:pytest-kind"], root=root
     )
     assert done.exit_code == 1
+    assert runner.read_exit_code(out) == 1  # recorded for --rejudge
     results = junit.read_results(done.junit_text() or "", made.ran)
     judged = verdicts.judge(
         defect, done.exit_code, results, dict.fromkeys(made.ran, PASSED), made.ran
