@@ -34,6 +34,10 @@ class DeploymentFailed(SuiteError):
     """The manifests were applied but the StatefulSet did not come up as described."""
 
 
+class CrashLoop(DeploymentFailed):
+    """An init container fails each time it starts: waiting longer cannot help."""
+
+
 class NotDeclared(AssertionError):
     """The manifests lack what a check needs (a read Service, claims...): the check fails
     with this one line, naming what is missing, instead of a traceback."""

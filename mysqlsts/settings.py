@@ -17,7 +17,7 @@ from typing import Any
 from mysqlsts.errors import InputError
 
 CLUSTER_KINDS = ("kind", "existing")
-DEFAULT_PROFILE = "offline"
+DEFAULT_PROFILE = "offline-debian"
 DEFAULT_CLUSTER_NAME = "mysqlsts"
 DEFAULT_DEPLOY_TIMEOUT = 600
 # The randomized replication test: a few short runs by default (about 10 s on the lab).
@@ -53,7 +53,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "--profile",
         "MYSQLSTS_PROFILE",
         "manifest profile to deploy: 'upstream' (the article's manifests as published) or "
-        "an overlay under manifests/profiles/ such as 'offline' (stand-in images)",
+        "one under manifests/profiles/: 'offline-debian' (stand-in images, mysql:5.7 read as "
+        "mysql:5.7-debian), 'offline' (stand-ins as published: no hostname, fails in setup "
+        "like today's mysql:5.7), 'tutorial-variant' (the Kubernetes tutorial's shape)",
         default=DEFAULT_PROFILE,
         metavar="NAME",
     ),

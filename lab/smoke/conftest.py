@@ -40,7 +40,8 @@ class LabCluster:
 def _provider(config: pytest.Config) -> KindProvider:
     if _PROVIDER not in config.stash:
         chosen = settings.resolve(
-            {"cluster": "kind", "cluster_name": CLUSTER_NAME, "profile": "offline"}, environ={}
+            {"cluster": "kind", "cluster_name": CLUSTER_NAME, "profile": settings.DEFAULT_PROFILE},
+            environ={},
         )
         state = Path(tempfile.mkdtemp(prefix="mysqlsts-lab-smoke-"))
         toolbox = lab_config.load().images["toolbox"]

@@ -111,6 +111,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", default="", help="what picks the --sample window (a commit)")
     parser.add_argument(
+        "--always",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run this defect besides the --sample, whatever the seed (repeatable; CI: "
+        "mysql-image-without-hostname, the negative control of the setup diagnosis)",
+    )
+    parser.add_argument(
         "--rejudge",
         type=Path,
         metavar="DIR",
@@ -131,9 +139,10 @@ def choose(args: argparse.Namespace) -> tuple[list[Defect], list[Defect], Path]:
     if not everything:
         raise InputError(f"no defects under {directory} (each: kustomization + defect.yaml)")
     chosen = catalogue.select(everything, args.names)
-    if args.sample is not None:
-        chosen = selection.sample(chosen, args.sample, args.seed)
-    return everything, chosen, directory
+    if args.always and args.sample is None and not args.names:
+        raise InputError("--always adds to a --sample or to named defects; alone, name them")
+    always = catalogue.select(everything, args.always) if args.always else []
+    return everything, selection.with_always(chosen, always, args.sample, args.seed), directory
 
 
 def print_coverage(everything: Sequence[Defect], suite: Suite, directory: Path) -> int:

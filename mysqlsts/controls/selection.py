@@ -94,3 +94,15 @@ def sample(defects: Sequence[Defect], size: int, seed: str) -> list[Defect]:
     index = int(hashlib.sha256(seed.encode()).hexdigest(), 16) % windows
     start = index * size
     return [ordered[(start + i) % len(ordered)] for i in range(size)]
+
+
+def with_always(
+    chosen: Sequence[Defect], always: Sequence[Defect], size: int | None, seed: str
+) -> list[Defect]:
+    """The defects ``always`` first, then the ``chosen`` ones (a ``size`` sample of them
+    when given, drawn from those not in ``always``)."""
+    names = {d.name for d in always}
+    rest = [d for d in chosen if d.name not in names]
+    if size is not None:
+        rest = sample(rest, size, seed)
+    return [*always, *rest]

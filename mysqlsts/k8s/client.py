@@ -23,11 +23,12 @@ from kubernetes.config.config_exception import ConfigException
 from kubernetes.stream import portforward, stream
 from kubernetes.stream.ws_client import ERROR_CHANNEL, PortForward
 
-from mysqlsts.errors import DeploymentFailed, EnvironmentProblem
+from mysqlsts.errors import CrashLoop, DeploymentFailed, EnvironmentProblem
 from mysqlsts.k8s.events import event_time
 from mysqlsts.k8s.status import (
     condition,
     image_pull_failures,
+    init_crash_loop,
     is_pod_ready,
     pull_failure_events,
     ready_endpoint_pods,
@@ -468,12 +469,19 @@ class Kube:
         return sorted(items, key=event_time)
 
     # -- waits ------------------------------------------------------------------------
-    def wait_pod_ready(self, namespace: str, name: str, *, timeout: float = 300) -> Obj:
+    def wait_pod_ready(
+        self, namespace: str, name: str, *, timeout: float = 300, crash_loop_fails: bool = False
+    ) -> Obj:
+        """Wait until the pod is ready. Fails at once when its image cannot be pulled and,
+        with ``crash_loop_fails``, when an init container crash-loops (raises CrashLoop)."""
+
         def probe() -> Seen[Obj]:
             pod = self.get_pod(namespace, name)
             if pod is None:
                 return Seen(False, f"pod {name} does not exist")
             raise_if_image_pull_fails(self, pod)
+            if crash_loop_fails:
+                raise_if_init_crash_loops(pod)
             return Seen(is_pod_ready(pod), summarize_pod(pod), pod)
 
         return _must(
@@ -562,11 +570,13 @@ class Kube:
         *,
         replicas: int | None = None,
         timeout: float = 600,
+        crash_loop_fails: bool = False,
     ) -> Obj:
         """Wait until the StatefulSet has ``replicas`` (default: its spec) ready pods.
 
         Fails at once, with the runtime's message, when one of its pods cannot pull an
-        image: that never resolves by waiting.
+        image: that never resolves by waiting. With ``crash_loop_fails``, also when an init
+        container of one of its pods crash-loops (raises CrashLoop).
         """
 
         def probe() -> Seen[Obj]:
@@ -582,6 +592,8 @@ class Kube:
             pods = self.list_pods(namespace, selector or None)
             for pod in pods:
                 raise_if_image_pull_fails(self, pod)
+                if crash_loop_fails:
+                    raise_if_init_crash_loops(pod)
             state = "; ".join([summarize_statefulset(sts), *map(summarize_pod, pods)])
             return Seen(statefulset_ready(sts, replicas), state, sts)
 
@@ -672,6 +684,12 @@ class Kube:
 def _must(value: Obj | None) -> Obj:
     assert value is not None, "a successful wait returns the object it waited for"
     return value
+
+
+def raise_if_init_crash_loops(pod: Obj) -> None:
+    crash_loop = init_crash_loop(pod)
+    if crash_loop:
+        raise CrashLoop(f"{crash_loop}: it will not start by waiting")
 
 
 def raise_if_image_pull_fails(kube: Kube, pod: Obj) -> None:

@@ -127,6 +127,32 @@ def image_pull_failures(pod: Obj) -> list[str]:
     return failures
 
 
+# An init container that has failed this many times in a row will not start by waiting: its
+# script fails the same way each time (e.g. ``hostname: command not found``).
+CRASH_LOOP_RESTARTS = 3
+
+
+def init_crash_loop(pod: Obj, restarts: int = CRASH_LOOP_RESTARTS) -> str | None:
+    """A line for the first init container that crash-loops (restarted ``restarts`` times or
+    more, each time exiting non-zero, now in CrashLoopBackOff), else None."""
+    for kind, status in container_statuses(pod):
+        if kind != "init":
+            continue
+        waiting = (status.get("state") or {}).get("waiting") or {}
+        last = (status.get("lastState") or {}).get("terminated") or {}
+        count = int(status.get("restartCount") or 0)
+        if (
+            waiting.get("reason") == "CrashLoopBackOff"
+            and count >= restarts
+            and int(last.get("exitCode") or 0) != 0
+        ):
+            return (
+                f"pod {name_of(pod)} init container {status.get('name')} exited "
+                f"{last.get('exitCode')} and was restarted {count} times (CrashLoopBackOff)"
+            )
+    return None
+
+
 def pull_failure_events(events: list[Obj], pod_name: str) -> list[str]:
     """Messages of the pod's 'Failed' pull events: they carry the runtime's own reason."""
     found = []

@@ -12,6 +12,9 @@ from mysqlsts.lab.steps import Log, Step, StepFailed, log_dir, run_all
 
 # Image directories that have no packages.txt of their own take another's rootfs.
 SHARED_BASE = {"kube-proxy": "toolbox"}
+# Image directories built on another lab image rather than on a rootfs: the mysql:5.7
+# stand-in is the mysql:5.7-debian one minus its hostname binary.
+DERIVED_FROM = {"mysql-standin": "mysql-debian-standin"}
 
 
 def image_key_of(directory: str) -> str:
@@ -27,15 +30,19 @@ def plan(config: LabConfig) -> list[Step]:
 
     # One rootfs per distinct package list.
     image_dirs = sorted(p.name for p in images.IMAGES_DIR.iterdir() if (p / "Dockerfile").is_file())
-    base_of: dict[str, tuple[str, str]] = {}  # image dir -> (rootfs kind, key)
+    # Parents before the images derived from them.
+    image_dirs.sort(key=lambda name: name in DERIVED_FROM)
+    base_of: dict[str, tuple[str, str]] = {}  # image dir -> (base image tag, its key)
     seen: dict[tuple[str, ...], tuple[str, str]] = {}
     for name in image_dirs:
+        if name in DERIVED_FROM:
+            continue
         packages_file = images.IMAGES_DIR / SHARED_BASE.get(name, name) / "packages.txt"
         packages = tuple(rootfs.read_packages(packages_file))
         if packages not in seen:
             step = rootfs.rootfs_step(config, SHARED_BASE.get(name, name), list(packages))
             steps.append(step)
-            seen[packages] = (SHARED_BASE.get(name, name), step.key())
+            seen[packages] = (rootfs.base_tag(SHARED_BASE.get(name, name), step.key()), step.key())
         base_of[name] = seen[packages]
 
     image_keys: dict[str, str] = {}
@@ -52,8 +59,11 @@ def plan(config: LabConfig) -> list[Step]:
             extra = {
                 "kube-proxy": (kubernetes.out_dir / "kube-proxy", go_steps["kubernetes"].key())
             }
-        kind, base_key = base_of[name]
-        step = images.context_image_step(config, name, image_key_of(name), kind, base_key, extra)
+        if name in DERIVED_FROM:
+            parent = image_key_of(DERIVED_FROM[name])
+            base_of[name] = (config.images[parent], image_keys[parent])
+        base, base_key = base_of[name]
+        step = images.context_image_step(config, name, image_key_of(name), base, base_key, extra)
         steps.append(step)
         image_keys[image_key_of(name)] = step.key()
 

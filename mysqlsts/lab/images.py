@@ -3,7 +3,8 @@
 * component images Kubernetes runs (static Go binary on an empty base, or on the tools
   rootfs where the program needs Debian commands, like kube-proxy and iptables);
 * application images built from a directory ``lab/images/<name>/`` (``packages.txt`` for
-  the Debian base plus a ``Dockerfile`` starting ``ARG BASE`` / ``FROM ${BASE}``).
+  the Debian base, or another lab image as the base: ``build.DERIVED_FROM``, plus a
+  ``Dockerfile`` starting ``ARG BASE`` / ``FROM ${BASE}``).
 
 Each image carries the key of its inputs as a label, so an unchanged image is reused.
 """
@@ -17,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from mysqlsts.lab import docker, rootfs
+from mysqlsts.lab import docker
 from mysqlsts.lab.config import LAB_DIR, LabConfig
 from mysqlsts.lab.gobuild import GoProgram
 from mysqlsts.lab.steps import Log, Step
@@ -141,11 +142,12 @@ def context_image_step(
     config: LabConfig,
     name: str,
     image_key: str,
-    base_kind: str,
+    base: str,
     base_key: str,
     extra_files: dict[str, tuple[Path, str]] | None = None,
 ) -> Step:
-    """An image from ``lab/images/<name>`` on the rootfs ``base_kind`` with key ``base_key``.
+    """An image from ``lab/images/<name>`` on the image ``base`` (a rootfs or another lab
+    image) whose inputs have the key ``base_key``.
 
     ``extra_files`` maps a file name in the context to (built file, key of its build).
     """
@@ -157,8 +159,6 @@ def context_image_step(
     return Step(
         name=f"image {image_key}",
         inputs=(tag, context, base_key, file_keys, Path(__file__)),
-        action=lambda log, key: build_context_image(
-            log, context, rootfs.base_tag(base_kind, base_key), tag, key, files
-        ),
+        action=lambda log, key: build_context_image(log, context, base, tag, key, files),
         is_present=lambda key: docker.image_key(tag) == key,
     )

@@ -203,7 +203,7 @@ KUBEADM_IMAGES = (
 COMPONENT_IMAGES = (*KUBEADM_IMAGES, "kindnetd")
 # The lab's own application images, preloaded too: every node of a cluster has them from
 # its first second, so a run loads nothing into a node whatever the number of workers.
-APPLICATION_IMAGES = ("mysql_standin", "xtrabackup_standin", "toolbox")
+APPLICATION_IMAGES = ("mysql_standin", "mysql_debian_standin", "xtrabackup_standin", "toolbox")
 PRELOADED_IMAGES = (*COMPONENT_IMAGES, *APPLICATION_IMAGES)
 
 

@@ -40,6 +40,36 @@ def _kustomization_in(directory: Path) -> Path | None:
     return None
 
 
+# The lab names its application images so (lab/lab.toml [images]; tests/unit/test_lab.py).
+LAB_IMAGE_PREFIX = "localhost/lab/"
+
+
+def uses_lab_images(path: Path) -> bool:
+    """Whether the manifests at ``path`` name one of the offline lab's images: a YAML file
+    or kustomization there, or in a local directory its kustomization builds on, names an
+    image under ``localhost/lab/``. Read as text: no kubectl is needed to decide."""
+    seen: set[Path] = set()
+    todo = [path.resolve()]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        files = [current] if current.is_file() else sorted(current.glob("*.y*ml"))
+        for file in files:
+            text = file.read_text(encoding="utf-8", errors="replace")
+            if LAB_IMAGE_PREFIX in text:
+                return True
+            if file.name in KUSTOMIZATION_NAMES:
+                data = yaml.safe_load(text) or {}
+                todo += [
+                    (file.parent / r).resolve()
+                    for r in data.get("resources") or []
+                    if isinstance(r, str) and (file.parent / r).exists()
+                ]
+    return False
+
+
 def known_profiles(
     upstream_dir: Path = UPSTREAM_DIR, profiles_dir: Path = PROFILES_DIR
 ) -> list[str]:

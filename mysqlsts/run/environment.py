@@ -21,7 +21,7 @@ from mysqlsts.cluster import nodes
 from mysqlsts.cluster.factory import make_provider
 from mysqlsts.cluster.provider import ClusterInfo, Provider
 from mysqlsts.db.mysql import AccessDenied, MySQL
-from mysqlsts.errors import DeploymentFailed, SuiteError
+from mysqlsts.errors import CrashLoop, DeploymentFailed, SuiteError
 from mysqlsts.files import remove_tree
 from mysqlsts.k8s import diagnosis
 from mysqlsts.k8s.client import Kube, KubeError
@@ -254,7 +254,7 @@ def wait_until_up(
     ns = deployment.namespace
     try:
         say(f"waiting for {deployment.master_pod} to be ready")
-        kube.wait_pod_ready(ns, deployment.master_pod, timeout=timeout)
+        kube.wait_pod_ready(ns, deployment.master_pod, timeout=timeout, crash_loop_fails=True)
         # Checked as soon as the master is up: a wrong password is clear long before
         # the replicas have cloned.
         try:
@@ -266,12 +266,16 @@ def wait_until_up(
                 f"{deployment.master_pod}: {error}"
             ) from None
         say(f"waiting for StatefulSet {deployment.statefulset} ({deployment.replicas} replicas)")
-        kube.wait_statefulset_ready(ns, deployment.statefulset, timeout=timeout)
-    except WaitTimeout as error:
+        kube.wait_statefulset_ready(
+            ns, deployment.statefulset, timeout=timeout, crash_loop_fails=True
+        )
+    except (WaitTimeout, CrashLoop) as error:
+        # A crash loop ends the wait early; both are explained by the same one line.
         line = diagnose_deployment(kube, deployment)
+        what = error.what if isinstance(error, WaitTimeout) else str(error)
         if line is None:
             raise DeploymentFailed(str(error)) from None
-        raise DeploymentFailed(f"the deployment did not come up: {line} ({error.what})") from None
+        raise DeploymentFailed(f"the deployment did not come up: {line} ({what})") from None
 
 
 def run_namespace(settings: Settings, run_id: str) -> str:

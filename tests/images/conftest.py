@@ -1,6 +1,6 @@
 """Fixtures of the stand-in image tests: Docker, the images, and a three-pod "cluster".
 
-These tests need Docker and the two stand-in images (tags from lab/lab.toml), but no
+These tests need Docker and the stand-in images (tags from lab/lab.toml), but no
 Kubernetes. They skip, saying why, when either is missing.
 """
 
@@ -18,7 +18,7 @@ from standin_pods import Pods
 
 from mysqlsts.lab import config as lab_config
 
-IMAGE_KEYS = ("mysql_standin", "xtrabackup_standin")
+IMAGE_KEYS = ("mysql_standin", "mysql_debian_standin", "xtrabackup_standin")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,8 +48,9 @@ def standin_images() -> dict[str, str]:
 def statefulset(standin_images: dict[str, str]) -> standin_spec.StatefulSet:
     spec = standin_spec.load()
     mapped = {c.image for c in (*spec.init_containers, *spec.containers)}
-    assert mapped == set(standin_images.values()), (
-        f"the offline profile maps to {mapped}, lab.toml names {standin_images}"
+    expected = {standin_images["mysql_debian_standin"], standin_images["xtrabackup_standin"]}
+    assert mapped == expected, (
+        f"the {standin_spec.PROFILE} profile maps to {mapped}, lab.toml names {expected}"
     )
     return spec
 

@@ -30,7 +30,7 @@ def run_once(
         docker("rm", "-f", name, check=False)
 
 
-@pytest.mark.parametrize("key", ["mysql_standin", "xtrabackup_standin"])
+@pytest.mark.parametrize("key", ["mysql_standin", "mysql_debian_standin", "xtrabackup_standin"])
 def test_labels_say_mariadb_stand_in(standin_images: dict[str, str], key: str) -> None:
     title = image_label(standin_images[key], "org.opencontainers.image.title")
     description = image_label(standin_images[key], "org.opencontainers.image.description")
@@ -56,6 +56,24 @@ def test_server_defaults_are_57s_durable_ones(standin_images: dict[str, str]) ->
 def test_tools_the_manifests_use(standin_images: dict[str, str], key: str, tools: str) -> None:
     proc = run_once(standin_images[key], "-c", f"command -v {tools}", entrypoint="bash")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "has_hostname"),
+    [("mysql_standin", False), ("mysql_debian_standin", True), ("xtrabackup_standin", True)],
+)
+def test_hostname_binary_is_where_the_real_image_has_it(
+    standin_images: dict[str, str], key: str, has_hostname: bool
+) -> None:
+    """Today's mysql:5.7 (Oracle Linux) has no hostname; mysql:5.7-debian and xtrabackup:1.0
+    (Debian) have it. The upstream init script calls it, so this decides whether pods start."""
+    proc = run_once(standin_images[key], "-c", "hostname", entrypoint="bash")
+    if has_hostname:
+        assert proc.returncode == 0 and proc.stdout.strip(), proc.stderr
+    else:
+        assert proc.returncode == 127 and "hostname: command not found" in proc.stderr, (
+            proc.stdout + proc.stderr
+        )
 
 
 def test_server_listens_beyond_localhost(standin_images: dict[str, str]) -> None:

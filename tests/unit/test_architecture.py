@@ -121,8 +121,8 @@ def test_only_the_cluster_providers_branch_on_the_cluster_kind() -> None:
     allowed = {
         PACKAGE / "cluster" / "factory.py",
         PACKAGE / "settings.py",
-        # `lab ensure` decides from the options, before any run, whether to build the lab.
-        PACKAGE / "lab" / "__main__.py",
+        # ensure_lab decides from the options, before any run, whether to build the lab.
+        PACKAGE / "cli" / "ensure_lab.py",
     }
     found = [
         str(p.relative_to(REPO_ROOT))

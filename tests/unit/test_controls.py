@@ -321,6 +321,16 @@ def test_the_sample_rotates_so_that_every_defect_comes_round(root: Path) -> None
         selection.sample(made, 0, "x")
 
 
+def test_an_always_defect_runs_first_and_is_not_drawn_again_in_the_sample(root: Path) -> None:
+    made = [Defect(f"d{i:02}", root, "x", ()) for i in range(7)]
+    for commit in (f"{n:040x}" for n in range(10)):
+        chosen = selection.with_always(made, made[3:4], 3, commit)
+        assert chosen[0].name == "d03" and len(chosen) == 4
+        assert [d.name for d in chosen].count("d03") == 1
+    assert selection.with_always(made[:2], made[5:6], None, "") == [made[5], *made[:2]]
+    assert selection.with_always(made, [], None, "") == made
+
+
 def test_cluster_names_are_valid_and_distinct() -> None:
     assert runner.cluster_name("rep", "Replica_Writable!") == "rep-replica-writable"
     long = runner.cluster_name("defect", "x" * 80)

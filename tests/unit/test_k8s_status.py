@@ -146,3 +146,41 @@ def test_ready_pods_behind_a_service() -> None:
         },
     ]
     assert podstate.ready_endpoint_pods(slices) == ["mysql-0", "mysql-1"]
+
+
+def init_status(restarts: int, waiting: str, exit_code: int) -> dict[str, Any]:
+    return pod(
+        phase="Pending",
+        initContainerStatuses=[
+            {
+                "name": "init-mysql",
+                "restartCount": restarts,
+                "state": {"waiting": {"reason": waiting}},
+                "lastState": {"terminated": {"exitCode": exit_code}},
+            }
+        ],
+    )
+
+
+def test_an_init_container_crash_loops_after_three_failed_restarts() -> None:
+    assert podstate.init_crash_loop(init_status(3, "CrashLoopBackOff", 1)) == (
+        "pod mysql/mysql-1 init container init-mysql exited 1 and was restarted 3 times "
+        "(CrashLoopBackOff)"
+    )
+
+
+def test_fewer_restarts_another_wait_or_a_clean_exit_is_no_crash_loop() -> None:
+    assert podstate.init_crash_loop(init_status(2, "CrashLoopBackOff", 1)) is None
+    assert podstate.init_crash_loop(init_status(5, "PodInitializing", 1)) is None
+    assert podstate.init_crash_loop(init_status(5, "CrashLoopBackOff", 0)) is None
+    main_loop = pod(
+        containerStatuses=[
+            {
+                "name": "mysql",
+                "restartCount": 9,
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                "lastState": {"terminated": {"exitCode": 1}},
+            }
+        ]
+    )
+    assert podstate.init_crash_loop(main_loop) is None

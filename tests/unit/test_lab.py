@@ -181,18 +181,20 @@ def test_cni_manifest_uses_lab_kindnetd_without_nri(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "node_image", "needed"),
     [
-        ([], None, True),  # the offline profile is the default
+        ([], None, True),  # the offline-debian profile is the default
         (["--profile=offline", "-n", "2"], None, True),
-        (["--manifests", "manifests/defects/x"], None, True),  # overlays of offline
+        (["--manifests", "manifests/defects/no-liveness-probe"], None, True),  # an overlay
+        (["--profile", "offline-debian"], "kindest/node:v1.34.0", True),  # lab images
         (["--profile", "upstream"], None, True),  # still kind's node image from the lab
         (["--profile", "upstream"], "kindest/node:v1.34.0", False),
+        (["--profile", "upstream-debian"], "kindest/node:v1.34.0", False),
         (["--cluster", "existing"], None, False),
     ],
 )
 def test_e2e_builds_the_lab_only_when_the_run_needs_it(
     args: list[str], node_image: str | None, needed: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mysqlsts.lab.__main__ import lab_needed
+    from mysqlsts.cli.ensure_lab import lab_needed
 
     for name in ("MYSQLSTS_PROFILE", "MYSQLSTS_CLUSTER", "MYSQLSTS_MANIFESTS"):
         monkeypatch.delenv(name, raising=False)
@@ -218,3 +220,11 @@ def test_inotify_limits_are_raised_never_lowered(tmp_path, monkeypatch) -> None:
     assert files["fs.inotify.max_user_instances"].read_text() == "8192\n"
     assert files["fs.inotify.max_user_watches"].read_text() == "999999\n"
     assert host.raise_inotify_limits(log) == []
+
+
+def test_the_lab_names_every_application_image_under_its_prefix() -> None:
+    from mysqlsts.manifests.source import LAB_IMAGE_PREFIX
+
+    images = config.load().images
+    for key in nodeimage.APPLICATION_IMAGES:
+        assert images[key].startswith(LAB_IMAGE_PREFIX), (key, images[key])

@@ -128,3 +128,22 @@ def test_real_upstream_profile_renders_the_article() -> None:
 def test_real_offline_profile_renders() -> None:
     objects = manifests.load(manifests.locate("offline", None))
     assert any(o["kind"] == "StatefulSet" for o in objects)
+
+
+def test_lab_images_are_found_through_the_kustomization_chain(tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "sts.yaml").write_text("kind: StatefulSet\nimage: mysql:5.7\n")
+    (base / "kustomization.yaml").write_text("resources: [sts.yaml]\n")
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    (lab / "kustomization.yaml").write_text(
+        "resources: [../base]\nimages:\n- name: mysql:5.7\n  newName: localhost/lab/mysql-standin\n"
+    )
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text("resources: [../lab]\n")
+    assert manifests.uses_lab_images(overlay) and manifests.uses_lab_images(lab)
+    assert not manifests.uses_lab_images(base)
+    assert manifests.uses_lab_images(manifests.PROFILES_DIR / "offline-debian")
+    assert not manifests.uses_lab_images(manifests.PROFILES_DIR / "upstream-debian")

@@ -17,7 +17,7 @@ def resolve(env: dict[str, str] | None = None, **given: object) -> settings.Sett
 def test_defaults() -> None:
     s = resolve()
     assert (s.profile, s.cluster, s.cluster_name, s.keep_cluster) == (
-        "offline",
+        "offline-debian",
         "kind",
         "mysqlsts",
         False,
@@ -79,7 +79,7 @@ def test_bad_values_are_one_line_input_errors(
 
 def test_help_names_the_environment_variable_and_default() -> None:
     spec = next(s for s in settings.OPTIONS if s.flag == "--profile")
-    assert settings.help_text(spec).endswith("[env MYSQLSTS_PROFILE; default offline]")
+    assert settings.help_text(spec).endswith("[env MYSQLSTS_PROFILE; default offline-debian]")
     assert {s.env for s in settings.OPTIONS} >= {
         "MYSQLSTS_PROFILE",
         "MYSQLSTS_MANIFESTS",

@@ -84,8 +84,9 @@ translate_options() {
 	done
 	if [[ $names_seen != *" relay-log "* && $names_seen != *" log-basename "* ]]; then
 		# MySQL names relay logs <hostname>-relay-bin; MariaDB would take "mysqld" from
-		# Debian's pid-file. Placed first, so that any configured name wins.
-		SERVER_OPTS=("--relay-log=$(hostname)-relay-bin" "${SERVER_OPTS[@]}")
+		# Debian's pid-file. Placed first, so that any configured name wins. uname, not
+		# hostname: the mysql:5.7 stand-in has no hostname binary, like the real image.
+		SERVER_OPTS=("--relay-log=$(uname -n)-relay-bin" "${SERVER_OPTS[@]}")
 	fi
 	if [[ $SUPER_READ_ONLY == 1 ]]; then
 		# MySQL: setting super_read_only also sets read_only, whatever read_only said.

@@ -1,0 +1,56 @@
+"""``python -m mysqlsts.cli.ensure_lab PYTEST_ARGS``: build the offline lab if a suite run
+with these pytest arguments needs it (cached: seconds when nothing changed)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from mysqlsts import settings
+from mysqlsts.errors import SuiteError
+from mysqlsts.lab import build, config
+from mysqlsts.manifests import source
+
+
+def lab_needed(pytest_args: list[str]) -> bool:
+    """Whether a suite run with these pytest arguments needs the lab's images.
+
+    It does for a kind cluster, unless the run deploys manifests whose images come from
+    registries (the upstream profiles) and names its own node image: the offline profiles
+    (offline-debian is the default) and manifests derived from them use the stand-ins, and
+    kind uses the lab's node image.
+    """
+    parser = argparse.ArgumentParser(add_help=False)
+    for spec in settings.OPTIONS:
+        if spec.is_flag:
+            parser.add_argument(spec.flag, dest=spec.dest, action="store_true")
+        elif spec.repeatable:
+            parser.add_argument(spec.flag, dest=spec.dest, action="append")
+        else:
+            parser.add_argument(spec.flag, dest=spec.dest)
+    known, _ = parser.parse_known_args(pytest_args)
+    try:
+        chosen = settings.resolve(vars(known))
+    except SuiteError:
+        return False  # the suite itself reports bad options, with its one line
+    try:
+        located = source.locate(chosen.profile, chosen.manifests)
+    except SuiteError:
+        return False
+    registry_images = not source.uses_lab_images(located.path)
+    own_node_image = bool(os.environ.get("MYSQLSTS_KIND_NODE_IMAGE"))
+    return chosen.cluster == "kind" and not (registry_images and own_node_image)
+
+
+def main(argv: list[str] | None = None) -> int:
+    pytest_args = sys.argv[1:] if argv is None else argv
+    if lab_needed(pytest_args):
+        build.build(config.load())
+    else:
+        print("[lab] not needed: no kind cluster, or registry images on a node image of your own")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
