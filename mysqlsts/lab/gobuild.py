@@ -80,6 +80,11 @@ def programs(config: LabConfig) -> list[GoProgram]:
         ),
         GoProgram("coredns", ("github.com/coredns/coredns",), ("coredns",)),
         GoProgram("kind", ("sigs.k8s.io/kind",), ("kind",)),
+        GoProgram(
+            "local-path-provisioner",
+            ("github.com/rancher/local-path-provisioner",),
+            ("local-path-provisioner",),
+        ),
         GoProgram("pause", (".",), ("pause",)),
         GoProgram("kindnetd", (".",), ("kindnetd",)),
     ]

@@ -22,6 +22,10 @@ WRAPPERS = {
     "etcd": ("go.etcd.io/etcd/server/v3", "etcd"),
     "coredns": ("github.com/coredns/coredns", "coredns"),
     "kind": ("sigs.k8s.io/kind", "kind"),
+    "local-path-provisioner": (
+        "github.com/rancher/local-path-provisioner",
+        "local_path_provisioner",
+    ),
 }
 
 HEADER = """\

@@ -53,6 +53,14 @@ STATIC_IMAGES = (
     StaticImage("coredns", "coredns", "coredns", "/coredns"),
     StaticImage("pause", "pause", "pause", "/pause"),
     StaticImage("kindnetd", "kindnetd", "kindnetd", "/bin/kindnetd"),
+    # Run by the default StorageClass's Deployment, whose command names it (found on PATH).
+    StaticImage(
+        "local_path_provisioner",
+        "local-path-provisioner",
+        "local-path-provisioner",
+        "/usr/local/bin/local-path-provisioner",
+        entrypoint=False,
+    ),
 )
 
 

@@ -189,6 +189,32 @@ def cni_manifest(config: LabConfig, kind_dir: Path) -> str:
     return text
 
 
+def storage_manifest(config: LabConfig, kind_dir: Path) -> str:
+    """kind's default storage manifest (rancher's local-path-provisioner as the default
+    StorageClass ``standard``, WaitForFirstConsumer) with the lab's provisioner image and
+    the toolbox as its helper image (the helper pods run the setup/teardown shell scripts).
+
+    Without it kind falls back to an in-tree ``kubernetes.io/host-path`` class, which makes
+    the claim's directory on the controller-manager's node only: a pod elsewhere fails with
+    ``CreateContainerConfigError: stat /tmp/hostpath_pv/<uid>: no such file or directory``.
+    """
+    source = (kind_dir / "pkg/build/nodeimage/const_storage.go").read_text()
+    manifest = source.split("const defaultStorageManifest = `", 1)[1].split("\n`", 1)[0]
+    manifest = manifest.replace(
+        "` + storageProvisionerImage + `", config.images["local_path_provisioner"]
+    ).replace("` + storageHelperImage + `", config.images["toolbox"])
+    documents = [d for d in yaml.safe_load_all(manifest) if d]
+    classes = [d for d in documents if d.get("kind") == "StorageClass"]
+    if (
+        "`" in manifest
+        or len(classes) != 1
+        or classes[0].get("volumeBindingMode") != "WaitForFirstConsumer"
+        or config.images["local_path_provisioner"] not in manifest
+    ):
+        raise StepFailed("kind's storage manifest template changed; update the lab's node build")
+    return manifest.lstrip("\n")
+
+
 NODE_BINARIES = ("kubeadm", "kubelet", "kubectl")
 # The images kubeadm asks the runtime for; the node also carries kind's CNI image.
 KUBEADM_IMAGES = (
@@ -200,7 +226,7 @@ KUBEADM_IMAGES = (
     "coredns",
     "pause",
 )
-COMPONENT_IMAGES = (*KUBEADM_IMAGES, "kindnetd")
+COMPONENT_IMAGES = (*KUBEADM_IMAGES, "kindnetd", "local_path_provisioner")
 # The lab's own application images, preloaded too: every node of a cluster has them from
 # its first second, so a run loads nothing into a node whatever the number of workers.
 APPLICATION_IMAGES = ("mysql_standin", "mysql_debian_standin", "xtrabackup_standin", "toolbox")
@@ -266,6 +292,9 @@ def node_step(
             (staging / "manifests").mkdir(parents=True)
             (staging / "version").write_text(config.versions["kubernetes"] + "\n")
             (staging / "manifests/default-cni.yaml").write_text(cni_manifest(config, kind_dir))
+            (staging / "manifests/default-storage.yaml").write_text(
+                storage_manifest(config, kind_dir)
+            )
             _docker(log, "cp", staging / "version", f"{name}:/kind/version")
             _docker(log, "cp", staging / "manifests", f"{name}:/kind/manifests")
             # containerd in the build container only ingests content (no unpack, no mounts).

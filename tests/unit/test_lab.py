@@ -178,6 +178,47 @@ def test_cni_manifest_uses_lab_kindnetd_without_nri(tmp_path: Path) -> None:
     assert "nri" not in text
 
 
+STORAGE_TEMPLATE = """const defaultStorageManifest = `
+apiVersion: apps/v1
+kind: Deployment
+spec:
+  template:
+    spec:
+      containers:
+        - image: ` + storageProvisionerImage + `
+          command: [local-path-provisioner, start, --helper-image, ` + storageHelperImage + `]
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+provisioner: rancher.io/local-path
+volumeBindingMode: WaitForFirstConsumer
+`
+"""
+
+
+def test_storage_manifest_runs_the_lab_provisioner_with_the_toolbox_as_helper(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "pkg/build/nodeimage"
+    source.mkdir(parents=True)
+    (source / "const_storage.go").write_text(STORAGE_TEMPLATE)
+    cfg = config.load()
+    documents = list(yaml.safe_load_all(nodeimage.storage_manifest(cfg, tmp_path)))
+    container = documents[0]["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == cfg.images["local_path_provisioner"]
+    assert container["command"][-1] == cfg.images["toolbox"]
+    assert "local_path_provisioner" in nodeimage.PRELOADED_IMAGES
+
+
+def test_a_changed_storage_template_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "pkg/build/nodeimage"
+    source.mkdir(parents=True)
+    changed = STORAGE_TEMPLATE.replace("WaitForFirstConsumer", "Immediate")
+    (source / "const_storage.go").write_text(changed)
+    with pytest.raises(steps.StepFailed, match="storage manifest template changed"):
+        nodeimage.storage_manifest(config.load(), tmp_path)
+
+
 @pytest.mark.parametrize(
     ("args", "node_image", "needed"),
     [
