@@ -104,8 +104,9 @@ def check_clone_skipped(kube: Kube, deployment: Deployment, pod: str) -> None:
 
 
 def max_replicas(deployment: Deployment) -> int:
-    """How many pods the manifests' PVs can hold: one local PV per claim."""
-    return len(deployment.pvs)
+    """How many pods the scaling checks may run: one per local PV the manifests declare;
+    with dynamic provisioning (no PVs), one more than declared (each new claim is made)."""
+    return len(deployment.pvs) if deployment.declares_local_pvs else deployment.replicas + 1
 
 
 def empty_claim(
@@ -150,7 +151,7 @@ def next_ordinal_with_empty_claim(kube: Kube, deployment: Deployment, run_id: st
     """The ordinal the next scale-out adds, its claim (if an earlier scale-in left one) empty."""
     ordinal = deployment.replicas
     assert ordinal < max_replicas(deployment), (
-        f"the manifests have {max_replicas(deployment)} PVs and {deployment.replicas} replicas: "
+        f"the manifests have {len(deployment.pvs)} PVs and {deployment.replicas} replicas: "
         "no PV is left for a scale-out"
     )
     claim = deployment.pvc_name(ordinal)

@@ -207,3 +207,22 @@ def ready_endpoint_pods(slices: list[Obj]) -> list[str]:
             if ready is not False and target.get("kind") == "Pod" and target.get("name"):
                 pods.append(str(target["name"]))
     return sorted(set(pods))
+
+
+# PersistentVolumeSpec fields that are not the volume source (local, hostPath, nfs, csi...).
+_PV_SPEC_FIELDS = {
+    "accessModes",
+    "capacity",
+    "claimRef",
+    "mountOptions",
+    "nodeAffinity",
+    "persistentVolumeReclaimPolicy",
+    "storageClassName",
+    "volumeAttributesClassName",
+    "volumeMode",
+}
+
+
+def volume_sources(pv_spec: Obj) -> list[str]:
+    """The volume source(s) of a PV's spec: ``["local"]``, ``["hostPath"]``, ``["csi"]``..."""
+    return sorted(set(pv_spec) - _PV_SPEC_FIELDS)

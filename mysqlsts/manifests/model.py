@@ -59,6 +59,12 @@ class Deployment:
     root_password: str = field(repr=False)
 
     # -- pods -------------------------------------------------------------------------
+    @property
+    def declares_local_pvs(self) -> bool:
+        """Whether the manifests bring their own PersistentVolumes (the article's local PVs)
+        rather than leave the claims to a provisioner (the tutorial's dynamic storage)."""
+        return bool(self.pvs)
+
     def pod_name(self, ordinal: int) -> str:
         return f"{self.statefulset}-{ordinal}"
 

@@ -148,6 +148,37 @@ def _declared_replicas(request: pytest.FixtureRequest) -> None:
         pytest.skip(reason)
 
 
+# -- checks of the local PVs the manifests declare ---------------------------------------------
+LOCAL_PVS = "local_pvs"
+
+
+def local_pvs_missing(deployment: Deployment) -> str | None:
+    """Why a check of the manifests' local PVs cannot run (None: it can)."""
+    if deployment.declares_local_pvs:
+        return None
+    storage_class = (
+        f"StorageClass {deployment.storage_class}"
+        if deployment.storage_class
+        else "the cluster's default StorageClass"
+    )
+    return (
+        "the manifests declare no PersistentVolume: the claims are provisioned dynamically "
+        f"by {storage_class}, so there are no local PVs to check"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _declared_local_pvs(request: pytest.FixtureRequest) -> None:
+    """A check marked ``local_pvs`` is skipped, saying so, when the manifests declare no
+    PersistentVolume (dynamic provisioning): it checks what only local PVs promise."""
+    ctx = context(request.config)
+    if request.node.get_closest_marker(LOCAL_PVS) is None or ctx is None:
+        return
+    reason = local_pvs_missing(ctx.deployment)
+    if reason:
+        pytest.skip(reason)
+
+
 # -- tests that change the deployment ---------------------------------------------------------
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:

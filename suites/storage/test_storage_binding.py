@@ -29,6 +29,9 @@ from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
 from mysqlsts.waiting import Seen, WaitTimeout, wait_for
 
+# Local PVs only: with dynamic provisioning there is no PV of the manifests to check.
+pytestmark = pytest.mark.local_pvs
+
 Obj = dict[str, Any]
 WAIT_EVENT_REASON = "WaitForFirstConsumer"
 # The node directory that holds the throwaway PV's directory (exists on every Linux node).

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
+
+# Local PVs only: with dynamic provisioning the class is the provisioner's to choose.
+pytestmark = pytest.mark.local_pvs
 
 REQUIRED = {
     "provisioner": "kubernetes.io/no-provisioner",

@@ -10,11 +10,15 @@ import article
 import pytest
 
 from mysqlsts import settings
+from mysqlsts.checks.clone import max_replicas
 from mysqlsts.cluster.provider import ClusterInfo
 from mysqlsts.errors import DeploymentFailed
 from mysqlsts.k8s.client import KubeError
+from mysqlsts.lab.config import REPO_ROOT
 from mysqlsts.manifests import placement
+from mysqlsts.manifests.model import discover
 from mysqlsts.manifests.placement import Placement
+from mysqlsts.plugin.fixtures import local_pvs_missing
 from mysqlsts.run import environment
 
 
@@ -130,3 +134,39 @@ def test_the_tutorials_variant_gets_the_runs_namespace_and_an_empty_password(
     assert any(c.startswith(f"namespace mysqlsts-{run.run_id}: ") for c in run.changes)
     namespaces = [o for o in run.deployment.objects if o["kind"] == "Namespace"]
     assert [n["metadata"]["name"] for n in namespaces] == [f"mysqlsts-{run.run_id}"]
+
+
+def test_the_projects_tutorial_variant_deploys_three_pods_on_dynamic_storage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """manifests/variants/tutorial as committed: namespace of the run, empty password, no
+    PVs (the local-PV checks skip), three replicas, primary.cnf/secondary.cnf."""
+    variant = REPO_ROOT / "manifests" / "variants" / "tutorial"
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for name in ("configmap.yaml", "services.yaml", "statefulset.yaml"):
+        (plain / name).write_text((variant / name).read_text())
+    monkeypatch.setattr(environment.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(environment, "make_provider", lambda *a, **k: FakeProvider(tmp_path))
+    run = environment.Run(
+        settings.resolve({"manifests": str(plain)}, {}), lambda _line: None, tmp_path / "r"
+    )
+    run.preflight()
+    deployment = run.deployment
+    assert deployment is not None
+    assert deployment.namespace == f"mysqlsts-{run.run_id}" and deployment.replicas == 3
+    assert deployment.root_password == "" and not deployment.declares_local_pvs
+    assert deployment.storage_class is None
+    assert local_pvs_missing(deployment) == (
+        "the manifests declare no PersistentVolume: the claims are provisioned dynamically "
+        "by the cluster's default StorageClass, so there are no local PVs to check"
+    )
+    assert max_replicas(deployment) == 4
+    config = next(o for o in deployment.objects if o["kind"] == "ConfigMap")
+    assert set(config["data"]) == {"primary.cnf", "secondary.cnf"}
+
+
+def test_the_articles_local_pvs_are_checked_and_bound_the_scale_out() -> None:
+    deployment = discover(article.objects())
+    assert deployment.declares_local_pvs and local_pvs_missing(deployment) is None
+    assert max_replicas(deployment) == len(deployment.pvs) == 3
