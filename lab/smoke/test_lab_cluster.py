@@ -294,3 +294,58 @@ def test_wait_for_first_consumer_binds_local_pv_on_its_node(lab_cluster) -> None
         kube.delete_object("v1", "PersistentVolumeClaim", "claim", NAMESPACE)
         kube.delete_object("v1", "PersistentVolume", "lab-smoke-pv")
         kube.delete_object("storage.k8s.io/v1", "StorageClass", "lab-smoke-local")
+
+
+def test_default_storage_class_provisions_a_claim_on_its_pods_node(lab_cluster) -> None:  # type: ignore[no-untyped-def]
+    """A claim that names no class (the Kubernetes tutorial's) gets the default class, kind's
+    local-path ``standard``: provisioned once a pod uses it, on that pod's node, and the pod
+    can write to it. (kind's fallback, the in-tree host-path class, made the directory on
+    the controller-manager's node only.)"""
+    kube: Kube = lab_cluster.kube
+    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+    classes = kube.list_objects("storage.k8s.io/v1", "StorageClass")
+    defaults = [
+        c
+        for c in classes
+        if (c["metadata"].get("annotations") or {}).get(
+            "storageclass.kubernetes.io/is-default-class"
+        )
+        == "true"
+    ]
+    assert [c["provisioner"] for c in defaults] == ["rancher.io/local-path"], classes
+    assert defaults[0].get("volumeBindingMode") == "WaitForFirstConsumer"
+    try:
+        kube.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": "dynamic-claim", "namespace": NAMESPACE},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": "1Gi"}},
+                },
+            }
+        )
+        writer = _pod(
+            "dynamic-writer",
+            lab_cluster.worker,
+            lab_cluster.toolbox_image,
+            ["sh", "-c", "echo lab > /data/marker && sleep infinity"],
+            {},
+        )
+        writer["spec"]["volumes"] = [
+            {"name": "data", "persistentVolumeClaim": {"claimName": "dynamic-claim"}}
+        ]
+        writer["spec"]["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
+        kube.apply(writer)
+        claim = kube.wait_pvc_phase(NAMESPACE, "dynamic-claim", "Bound", timeout=120)
+        pod = kube.wait_pod_ready(NAMESPACE, "dynamic-writer", timeout=POD_TIMEOUT)
+        pv = kube.get_pv(claim["spec"]["volumeName"])
+        assert pv is not None and claim["spec"].get("storageClassName") == "standard"
+        terms = pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"]
+        assert pod["spec"]["nodeName"] in str(terms), (pod["spec"]["nodeName"], terms)
+        read = kube.exec(NAMESPACE, "dynamic-writer", "main", ["cat", "/data/marker"])
+        assert read.stdout.strip() == "lab", read
+    finally:
+        kube.delete_object("v1", "Pod", "dynamic-writer", NAMESPACE)
+        kube.delete_object("v1", "PersistentVolumeClaim", "dynamic-claim", NAMESPACE)
