@@ -9,6 +9,7 @@ start). SIGTERM, the way CI stops jobs, becomes Ctrl-C so that the same teardown
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from mysqlsts.errors import SuiteError
+from mysqlsts.errors import EXIT_BAD_INPUT, SuiteError
 from mysqlsts.interrupts import sigterm_as_interrupt
 from mysqlsts.k8s.client import KubeError
 from mysqlsts.plugin import reports
@@ -85,6 +86,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config.stash[RUN_KEY] = run
     sigterm_as_interrupt()
     capture = config.pluginmanager.getplugin("capturemanager")
+    started = time.time()
     try:
         run.preflight()
         # kind's own progress (and errors) should reach the terminal as it happens.
@@ -94,8 +96,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         else:
             info = run.up()
     except SuiteError as error:
+        message = redact(str(error))
+        if error.exit_code != EXIT_BAD_INPUT:
+            # No test will run: the reports carry the diagnosis as their one entry.
+            reports.record_setup_failure(config, message, run.setup_evidence, started)
         _teardown(config)
-        pytest.exit(redact(str(error)), returncode=error.exit_code)
+        pytest.exit(message, returncode=error.exit_code)
     except BaseException:
         _teardown(config)
         raise

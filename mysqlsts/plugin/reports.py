@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from mysqlsts.plugin.state import (
     REPORTS_KEY,
     REPORTS_WORKERINPUT_KEY,
     SESSION_KEY,
+    SETUP_FAILURE_KEY,
     armed,
     is_controller,
     say,
@@ -53,6 +55,10 @@ class HtmlHooks:
     def pytest_html_results_summary(
         self, prefix: list[str], summary: list[str], postfix: list[str]
     ) -> None:
+        failure = self.config.stash.get(SETUP_FAILURE_KEY, None)
+        if failure is not None:
+            prefix.append("<h2>mysqlsts: setup failed, no test ran</h2>")
+            prefix.append(f"<p><code>{html.escape(failure)}</code></p>")
         info = self.config.stash.get(INFO_KEY, None)
         if info is None:
             return
@@ -91,6 +97,19 @@ def _configure_reports(config: pytest.Config) -> None:
         # Absolute now, as allure-pytest makes it: tests may change the directory.
         config.add_cleanup(
             allure_results.register_allure_redactor(Path(results).absolute(), redact)
+        )
+
+
+def record_setup_failure(
+    config: pytest.Config, headline: str, evidence: Path, started: float
+) -> None:
+    """A run that ends in setup: pytest-html's summary and an Allure entry carry the line
+    (and the evidence file), so that a reviewer of the reports sees why nothing ran."""
+    config.stash[SETUP_FAILURE_KEY] = headline
+    results = getattr(config.option, "allure_report_dir", None)
+    if results:
+        allure_results.write_setup_failure(
+            Path(results), headline, evidence, int(started * 1000), int(time.time() * 1000)
         )
 
 

@@ -246,3 +246,53 @@ def hypothesis_reproduction(error: BaseException | None, longrepr: str = "") -> 
             break
         block.append(line)
     return "\n".join(block).strip() or None
+
+
+# -- a run that ended in setup --------------------------------------------------------------
+SETUP_RESULT_NAME = "setup: the deployment comes up"
+
+
+def setup_failure_result(
+    headline: str, evidence_name: str | None, start_ms: int, stop_ms: int
+) -> tuple[dict[str, Any], str]:
+    """The Allure result (and its uuid) of a run whose deployment did not come up: no test
+    ran, so this one entry carries the one-line diagnosis and the evidence file."""
+    uuid = hashlib.sha256(f"{headline}{start_ms}".encode()).hexdigest()[:32]
+    result: dict[str, Any] = {
+        "uuid": uuid,
+        "historyId": hashlib.sha256(SETUP_RESULT_NAME.encode()).hexdigest()[:32],
+        "name": SETUP_RESULT_NAME,
+        "fullName": "mysqlsts.setup",
+        "status": "broken",
+        "statusDetails": {"message": headline},
+        "stage": "finished",
+        "start": start_ms,
+        "stop": stop_ms,
+        "labels": [
+            {"name": "parentSuite", "value": "setup"},
+            {"name": "framework", "value": "mysqlsts"},
+        ],
+        "attachments": [],
+    }
+    if evidence_name:
+        result["attachments"].append(
+            {"name": evidence_name, "source": f"{uuid}-attachment.txt", "type": "text/plain"}
+        )
+    return result, uuid
+
+
+def write_setup_failure(
+    directory: Path, headline: str, evidence: Path | None, start_ms: int, stop_ms: int
+) -> Path:
+    """Write :func:`setup_failure_result` (and the evidence as its attachment) into the
+    Allure results ``directory``; returns the result file."""
+    directory.mkdir(parents=True, exist_ok=True)
+    present = evidence if evidence is not None and evidence.is_file() else None
+    result, uuid = setup_failure_result(
+        headline, present.name if present else None, start_ms, stop_ms
+    )
+    if present is not None:
+        (directory / f"{uuid}-attachment.txt").write_text(present.read_text(encoding="utf-8"))
+    path = directory / f"{uuid}-result.json"
+    path.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    return path

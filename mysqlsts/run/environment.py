@@ -37,6 +37,9 @@ LOG_TAIL = 50  # lines of a failed container's log read for the diagnosis
 
 Obj = dict[str, Any]
 
+# The evidence of a setup that failed, headed by its one-line diagnosis.
+SETUP_EVIDENCE_FILE = "mysqlsts-setup-failure.txt"
+
 
 @dataclass
 class RunInfo:
@@ -194,6 +197,11 @@ class Run:
         )
         return self.info
 
+    @property
+    def setup_evidence(self) -> Path:
+        """Where :meth:`save_evidence` writes the evidence of a failed setup."""
+        return self.report_dir / SETUP_EVIDENCE_FILE
+
     def save_evidence(self, headline: str) -> Path | None:
         """Write the namespace's evidence to a file (no test report exists yet), headed by
         the one line that ends the run."""
@@ -202,7 +210,7 @@ class Run:
         try:
             collected = evidence.collect(self.kube, self.deployment.namespace)
             self.report_dir.mkdir(parents=True, exist_ok=True)
-            path = self.report_dir / "mysqlsts-setup-failure.txt"
+            path = self.setup_evidence
             path.write_text(f"{redact(headline)}\n\n{evidence.as_text(collected)}")
             return path
         except (KubeError, OSError):

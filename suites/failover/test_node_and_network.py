@@ -1,12 +1,13 @@
 """A node that stops answering, and a replica cut off from the master, under writes.
 
-*Node loss.* In the article's layout every PV, so every pod, is on one node. The check
-freezes that node (``docker pause`` of its kind container: its kubelet, its containers and
+*Node loss.* In the article's layout every PV, so every pod, is on one node; with dynamic
+storage the pods are spread, each pinned to the node of its volume. The check freezes the
+master's node (``docker pause`` of its kind container: its kubelet, its containers and
 their disk stop answering, as a hung or unreachable machine does) for longer than the
 node monitor grace period, so that the control plane marks it NotReady. It is frozen
 rather than killed because a kind node restarted with ``docker start`` may come back with
 another address, which is not what a node loss with local disks looks like. Meanwhile no
-pod may be recreated on another node (their PVs pin them), writes fail or stay unknown
+pod may be recreated on a node other than its own (their PVs pin them), writes fail or stay unknown
 (recorded as such); after the node is unpaused every pod is back, with its claim and
 data, and no acknowledged write is lost.
 
@@ -54,14 +55,22 @@ def node_ready(kube: Kube, node: str) -> str:
 
 
 @step("{node} is seen NotReady, and no pod of the StatefulSet moves elsewhere")
-def node_not_ready_and_pods_stay(kube: Kube, deployment: Deployment, node: str) -> list[str]:
-    """Polls until the node's Ready condition is no longer True; the pods' nodes on the way."""
+def node_not_ready_and_pods_stay(
+    kube: Kube, deployment: Deployment, node: str, before: dict[str, str]
+) -> list[str]:
+    """Polls until the node's Ready condition is no longer True; the pods' nodes on the way
+    must stay those of ``before`` (pod -> node before the freeze: with the article's layout
+    all the frozen node, with dynamic storage spread over the nodes)."""
     seen: list[str] = []
 
     def probe() -> Seen[None]:
         pods = kube.list_pods(deployment.namespace, deployment.label_selector)
         places = {p["metadata"]["name"]: p["spec"].get("nodeName") for p in pods}
-        elsewhere = {n: where for n, where in places.items() if where and where != node}
+        elsewhere = {
+            n: f"{before.get(n)} -> {where}"
+            for n, where in places.items()
+            if where and where != before.get(n)
+        }
         assert not elsewhere, f"pods recreated on other nodes while {node} was frozen: {elsewhere}"
         state = node_ready(kube, node)
         seen.append(
@@ -115,7 +124,8 @@ def test_a_frozen_pv_node_keeps_its_pods_and_every_acknowledged_write(
             writers.wait_acknowledged(100)
             writers.ledger.mark(f"docker pause {node}")
             with faults.paused(node):
-                node_not_ready_and_pods_stay(kube, deployment, node)
+                places = {name: str(old.node) for name, old in before.items()}
+                node_not_ready_and_pods_stay(kube, deployment, node, places)
             writers.ledger.mark(f"docker unpause {node}")
             everything_back(kube, deployment, node, before)
             writers.wait_more(100, timeout=240)

@@ -576,3 +576,18 @@ def test_generator_install_is_skipped_when_present_and_never_raises(
     cli.unlink()
     # No package.json here: npm ci fails, and the run goes on with one line saying so.
     assert reports.install_generator(tmp_path).startswith("Allure HTML will be skipped")
+
+
+def test_a_setup_failure_is_one_broken_allure_entry_with_the_evidence(tmp_path: Path) -> None:
+    evidence = tmp_path / "mysqlsts-setup-failure.txt"
+    evidence.write_text("the deployment did not come up: pod mysql-0: ...\n\nevents ...\n")
+    line = "the deployment did not come up: pod mysql-0: init container init-mysql exited 1"
+    results = tmp_path / "allure-results"
+    written = allure_content.write_setup_failure(results, line, evidence, 1000, 2000)
+    result = json.loads(written.read_text())
+    assert result["status"] == "broken" and result["statusDetails"]["message"] == line
+    assert result["name"] == allure_content.SETUP_RESULT_NAME
+    (attachment,) = result["attachments"]
+    assert (results / attachment["source"]).read_text() == evidence.read_text()
+    bare = allure_content.write_setup_failure(tmp_path / "r2", line, None, 1000, 2000)
+    assert json.loads(bare.read_text())["attachments"] == []
