@@ -19,6 +19,7 @@ from mysqlsts.k8s.pods import run_to_completion, short_lived_pod
 from mysqlsts.manifests.hostpaths import helper_image
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
+from mysqlsts.reporting.steps import step
 
 CLONE_TOOLS = ("ncat", "xbstream")
 
@@ -101,6 +102,13 @@ def check_clone_skipped(kube: Kube, deployment: Deployment, pod: str) -> None:
     assert not streams, (
         f"{pod} cloned its data again, so it did not find its own datadir: {streams}"
     )
+
+
+@step("scale {deployment.statefulset} to {replicas} replicas")
+def scale_to(kube: Kube, deployment: Deployment, replicas: int) -> None:
+    """Scale the StatefulSet and wait until it has that many ready pods."""
+    kube.scale_statefulset(deployment.namespace, deployment.statefulset, replicas)
+    kube.wait_statefulset_ready(deployment.namespace, deployment.statefulset, replicas=replicas)
 
 
 def max_replicas(deployment: Deployment) -> int:

@@ -26,7 +26,6 @@ from mysqlsts.plugin.state import (
     REPORTS_KEY,
     REPORTS_WORKERINPUT_KEY,
     SESSION_KEY,
-    SETUP_FAILURE_KEY,
     armed,
     is_controller,
     say,
@@ -55,10 +54,6 @@ class HtmlHooks:
     def pytest_html_results_summary(
         self, prefix: list[str], summary: list[str], postfix: list[str]
     ) -> None:
-        failure = self.config.stash.get(SETUP_FAILURE_KEY, None)
-        if failure is not None:
-            prefix.append("<h2>mysqlsts: setup failed, no test ran</h2>")
-            prefix.append(f"<p><code>{html.escape(failure)}</code></p>")
         info = self.config.stash.get(INFO_KEY, None)
         if info is None:
             return
@@ -103,9 +98,9 @@ def _configure_reports(config: pytest.Config) -> None:
 def record_setup_failure(
     config: pytest.Config, headline: str, evidence: Path, started: float
 ) -> None:
-    """A run that ends in setup: pytest-html's summary and an Allure entry carry the line
-    (and the evidence file), so that a reviewer of the reports sees why nothing ran."""
-    config.stash[SETUP_FAILURE_KEY] = headline
+    """A run that ends in setup: its Allure report's one entry carries the line and the
+    evidence file, so that a reviewer of the reports sees why nothing ran (pytest-html and
+    JUnit write nothing when the session ends before any test)."""
     results = getattr(config.option, "allure_report_dir", None)
     if results:
         allure_results.write_setup_failure(

@@ -24,8 +24,6 @@ CONTEXT_KEY = pytest.StashKey["Context"]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
 REPORTS_KEY = pytest.StashKey["ReportRun"]()
 SESSION_KEY = pytest.StashKey[pytest.Session]()
-# The one line that ended a run in setup (its reports show it in place of any test).
-SETUP_FAILURE_KEY = pytest.StashKey[str]()
 # Tests that use any of these are e2e tests: they get evidence attached on failure.
 E2E_FIXTURES = frozenset({"mysqlsts_run", "deployment", "kube", "mysql"})
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import allure
 import pytest
 
-from mysqlsts.checks.clone import check_clone_skipped
+from mysqlsts.checks.clone import check_clone_skipped, scale_to
 from mysqlsts.checks.disturbance import disturbance
 from mysqlsts.checks.pods import PodIdentity, identity
 from mysqlsts.db.mysql import MySQL
@@ -22,12 +22,6 @@ from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 
 pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]
-
-
-@step("scale {deployment.statefulset} to {replicas} replicas")
-def scale_to(kube: Kube, deployment: Deployment, replicas: int) -> None:
-    kube.scale_statefulset(deployment.namespace, deployment.statefulset, replicas)
-    kube.wait_statefulset_ready(deployment.namespace, deployment.statefulset, replicas=replicas)
 
 
 @step("{removed.name} is gone, the other pods untouched, {removed.claim} kept")

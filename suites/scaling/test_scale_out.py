@@ -25,6 +25,7 @@ from mysqlsts.checks.clone import (
     cloned_from,
     max_replicas,
     next_ordinal_with_empty_claim,
+    scale_to,
     stream_window,
     streaming_commands,
 )
@@ -43,12 +44,6 @@ from mysqlsts.run.environment import RunInfo
 from mysqlsts.waiting import Seen, wait_for
 
 pytestmark = pytest.mark.mutates_deployment
-
-
-@step("scale {deployment.statefulset} to {replicas} replicas")
-def scale_to(kube: Kube, deployment: Deployment, replicas: int) -> None:
-    kube.scale_statefulset(deployment.namespace, deployment.statefulset, replicas)
-    kube.wait_statefulset_ready(deployment.namespace, deployment.statefulset, replicas=replicas)
 
 
 @step("scale {deployment.statefulset} out to {top} replicas, watching creation and readiness")

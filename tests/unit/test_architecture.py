@@ -36,6 +36,7 @@ LAYERS = {
     "run": 6,
     "checks": 7,
     "cli": 7,
+    "bench": 7,
     "plugin": 8,
 }
 
