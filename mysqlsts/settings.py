@@ -23,6 +23,11 @@ DEFAULT_DEPLOY_TIMEOUT = 600
 # The randomized replication test: a few short runs by default (about 10 s on the lab).
 DEFAULT_RANDOM_RUNS = 6
 DEFAULT_RANDOM_STEPS = 10
+# The performance profile (-m bench): data sizes of the clone (MB), write rates of the lag
+# measurement (rows/s of 1 KiB), and how long each rate is held (s).
+DEFAULT_BENCH_SIZES = (10, 100, 500)
+DEFAULT_BENCH_RATES = (50, 200, 800)
+DEFAULT_BENCH_DURATION = 30
 # A kind cluster's workers: those the PVs' nodes map to, and spare ones a pod that its PV
 # does not hold could move to (without a spare node, placement checks cannot fail).
 DEFAULT_WORKERS = 3
@@ -142,6 +147,29 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="N",
     ),
     OptionSpec(
+        "--bench-sizes",
+        "MYSQLSTS_BENCH_SIZES",
+        "performance profile: InnoDB data sizes (MB) the master holds when a new replica "
+        "clones it, comma-separated",
+        default=",".join(map(str, DEFAULT_BENCH_SIZES)),
+        metavar="MB,MB,...",
+    ),
+    OptionSpec(
+        "--bench-rates",
+        "MYSQLSTS_BENCH_RATES",
+        "performance profile: steady write rates (rows/s of 1 KiB) under which replication "
+        "lag is measured, comma-separated",
+        default=",".join(map(str, DEFAULT_BENCH_RATES)),
+        metavar="N,N,...",
+    ),
+    OptionSpec(
+        "--bench-duration",
+        "MYSQLSTS_BENCH_DURATION",
+        "performance profile: seconds each write rate is held",
+        default=DEFAULT_BENCH_DURATION,
+        metavar="SECONDS",
+    ),
+    OptionSpec(
         "--deploy-timeout",
         "MYSQLSTS_DEPLOY_TIMEOUT",
         "seconds to wait for the StatefulSet to become ready after applying the manifests",
@@ -171,6 +199,9 @@ class Settings:
     workers: int = DEFAULT_WORKERS
     pv_nodes: tuple[tuple[str, str], ...] = ()  # --pv-node FROM=TO, in order
     namespace: str | None = None  # --namespace, for manifests that name none
+    bench_sizes: tuple[int, ...] = DEFAULT_BENCH_SIZES
+    bench_rates: tuple[int, ...] = DEFAULT_BENCH_RATES
+    bench_duration: int = DEFAULT_BENCH_DURATION
 
     def describe(self) -> str:
         source = f"manifests {self.manifests}" if self.manifests else f"profile {self.profile}"
@@ -185,6 +216,15 @@ def positive_int(value: Any, flag: str) -> int:
     if number < 1:
         raise InputError(f"{flag} must be at least 1, got {number}")
     return number
+
+
+def positive_ints(value: Any, flag: str) -> tuple[int, ...]:
+    """``10,100,500`` -> (10, 100, 500): distinct, ascending, each at least 1."""
+    parts = [part.strip() for part in str(value).split(",") if part.strip()]
+    if not parts:
+        raise InputError(f"{flag} needs at least one number, got {value!r}")
+    numbers = [positive_int(part, flag) for part in parts]
+    return tuple(sorted(set(numbers)))
 
 
 def parse_pv_nodes(values: list[str]) -> tuple[tuple[str, str], ...]:
@@ -313,4 +353,7 @@ def resolve(values: Mapping[str, Any], environ: Mapping[str, str] | None = None)
         workers=workers,
         pv_nodes=parse_pv_nodes(raw["mysqlsts_pv_node"]),
         namespace=parse_namespace(raw["mysqlsts_namespace"]),
+        bench_sizes=positive_ints(raw["mysqlsts_bench_sizes"], "--bench-sizes"),
+        bench_rates=positive_ints(raw["mysqlsts_bench_rates"], "--bench-rates"),
+        bench_duration=positive_int(raw["mysqlsts_bench_duration"], "--bench-duration"),
     )

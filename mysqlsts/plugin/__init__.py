@@ -6,7 +6,8 @@
 - :mod:`.fixtures`: ``deployment``, ``kube``, ``mysql``, ``mysqlsts_run``,
   ``mysqlsts_settings``, and the deployment guard (shared/exclusive lock);
 - :mod:`.reports`: one folder of reports per run, Allure labels and environment,
-  redaction, evidence on failure, the secret scan.
+  redaction, evidence on failure, the secret scan;
+- :mod:`.bench`: the performance profile (``-m bench``) and every run's bench.json.
 
 The controller process (no xdist, or xdist's coordinator) sets the environment up only
 when the invocation targets the e2e suites, so unit test runs never touch Docker or a
@@ -20,4 +21,5 @@ pytest_plugins = [
     "mysqlsts.plugin.lifecycle",
     "mysqlsts.plugin.fixtures",
     "mysqlsts.plugin.reports",
+    "mysqlsts.plugin.bench",
 ]
