@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from mysqlsts import settings
+from mysqlsts.bench import charts
 from mysqlsts.bench.results import BenchRun, SuiteCost, markdown
 from mysqlsts.plugin.options import resolve_settings
 from mysqlsts.plugin.state import INFO_KEY, REPORTS_KEY, is_controller
@@ -99,10 +100,14 @@ def suite_cost(reports: list[pytest.TestReport], started: float) -> SuiteCost:
 
 
 def write(folder: Path, run: BenchRun) -> list[Path]:
+    """bench.json, bench.md and the plots the run has data for."""
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / "bench.json", folder / "bench.md"]
     written[0].write_text(run.to_json(), encoding="utf-8")
     written[1].write_text(markdown(run), encoding="utf-8")
+    for name, image in charts.all_charts(run).items():
+        (folder / name).write_bytes(image)
+        written.append(folder / name)
     return written
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mysqlsts.bench import measure
+from mysqlsts.bench import charts, measure
 from mysqlsts.bench.results import BenchRun, CloneSample
 from mysqlsts.checks.clone import max_replicas
 from mysqlsts.checks.disturbance import disturbance
@@ -14,7 +14,7 @@ from mysqlsts.errors import EXIT_BAD_INPUT
 from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.status import quantity
 from mysqlsts.manifests.model import Deployment
-from mysqlsts.reporting import attachments, plots
+from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
 from mysqlsts.settings import Settings
@@ -85,13 +85,7 @@ def test_a_new_replica_clones_each_data_size_and_catches_up(
         for size in sizes:
             data = load(mysql, database, size)
             bench.clone.append(clone(kube, mysql, deployment, mysqlsts_run, size, data))
-    fit = bench.clone_fit()
-    attachments.png(
-        "clone time against data size",
-        plots.clone_time_vs_size(
-            [(c.data_bytes / 1e6, c.total_s) for c in bench.clone],
-            (fit.slope, fit.intercept) if fit else None,
-            title=f"clone of a new replica ({deployment.statefulset})",
-        ),
-    )
+    chart = charts.clone_chart(bench)
+    assert chart is not None, "no clone was measured"
+    attachments.png("clone time against data size", chart)
     assert all(c.stream_s > 0 for c in bench.clone), bench.clone

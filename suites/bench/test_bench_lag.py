@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from mysqlsts.bench import measure
+from mysqlsts.bench import charts, measure
 from mysqlsts.bench.results import BenchRun, LagRun
 from mysqlsts.checks.scratch import scratch_database
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.manifests.model import Deployment
-from mysqlsts.reporting import attachments, plots
+from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
 from mysqlsts.settings import Settings
@@ -41,10 +41,7 @@ def under_load(
             for pod in sorted(lag.samples)
         ],
     )
-    attachments.png(
-        f"lag over time at {rate} rows/s",
-        plots.lag_over_time(lag.samples, title=f"{rate} rows/s x {lag.row_bytes} B"),
-    )
+    attachments.png(f"lag over time at {rate} rows/s", charts.lag_over_time_chart(lag))
     return lag
 
 
@@ -66,16 +63,9 @@ def test_every_replica_shows_the_heartbeats_under_each_write_rate(
                 )
             )
         mysql.wait_replicas_caught_up(timeout=300)
-    attachments.png(
-        "lag distribution per rate and replica",
-        plots.lag_distribution(
-            {
-                f"{r.rate}/s {pod}": [lag for _t, lag in r.samples[pod]]
-                for r in bench.lag
-                for pod in sorted(r.samples)
-            }
-        ),
-    )
+    distribution = charts.lag_distribution_chart(bench)
+    assert distribution is not None, "no write rate was measured"
+    attachments.png("lag distribution per rate and replica", distribution)
     missing = [
         f"{pod} at {r.rate} rows/s: {r.unseen.get(pod, 0)} of {r.heartbeats}"
         for r in bench.lag

@@ -120,3 +120,19 @@ def test_bench_options_are_ascending_distinct_positive_numbers() -> None:
         settings.resolve({"bench_sizes": "10,0"}, {})
     with pytest.raises(settings.InputError, match="--bench-rates needs at least one number"):
         settings.resolve({"bench_rates": ","}, {})
+
+
+def test_every_run_writes_bench_json_the_table_and_its_plots(tmp_path: Path) -> None:
+    from mysqlsts.plugin.bench import write
+
+    written = {p.name for p in write(tmp_path / "run", sample_run())}
+    assert written == {
+        "bench.json",
+        "bench.md",
+        "bench-clone-time-vs-size.png",
+        "bench-lag-distribution.png",
+        "bench-lag-over-time-200.png",
+    }
+    assert (tmp_path / "run" / "bench-lag-distribution.png").read_bytes()[:4] == b"\x89PNG"
+    cost_only = BenchRun({}, {}, suite_cost=SuiteCost(10.0, None, {}, {}))
+    assert {p.name for p in write(tmp_path / "e2e", cost_only)} == {"bench.json", "bench.md"}
