@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -214,65 +215,54 @@ def lag_under_load(
     deadline = started + seconds
     payload = b"\xa5" * ROW_BYTES
 
-    def connected(pod: str) -> tuple[MySQL, pymysql.Connection]:
-        client = MySQL.own_client(kubeconfig, deployment)
-        return client, client.connect(pod, database=database).__enter__()
+    @contextmanager
+    def connected(pod: str) -> Iterator[pymysql.Connection]:
+        """A connection of the thread's own (its own API client: see MySQL.own_client)."""
+        with ExitStack() as stack:
+            client = MySQL.own_client(kubeconfig, deployment)
+            stack.callback(client.close)
+            yield stack.enter_context(client.connect(pod, database=database))
 
     def writer() -> None:
-        client, conn = connected(deployment.master_pod)
-        try:
-            with conn.cursor() as cursor:
-                while not load.stop.is_set() and time.monotonic() < deadline:
-                    owed = int(rate * (time.monotonic() - started)) - load.rows
-                    if owed > 0:
-                        batch = min(owed, max(rate, 1))
-                        cursor.execute(
-                            "INSERT INTO `load` (payload) VALUES " + ", ".join(["(%s)"] * batch),
-                            [payload] * batch,
-                        )
-                        load.rows += batch
-                    time.sleep(WRITE_TICK)
-        finally:
-            conn.close()
-            client.close()
+        with connected(deployment.master_pod) as conn, conn.cursor() as cursor:
+            while not load.stop.is_set() and time.monotonic() < deadline:
+                owed = int(rate * (time.monotonic() - started)) - load.rows
+                if owed > 0:
+                    batch = min(owed, max(rate, 1))
+                    cursor.execute(
+                        "INSERT INTO `load` (payload) VALUES " + ", ".join(["(%s)"] * batch),
+                        [payload] * batch,
+                    )
+                    load.rows += batch
+                time.sleep(WRITE_TICK)
 
     def heartbeat() -> None:
-        client, conn = connected(deployment.master_pod)
-        try:
-            with conn.cursor() as cursor:
-                seq = 0
-                while not load.stop.is_set() and time.monotonic() < deadline:
-                    seq += 1
-                    cursor.execute("INSERT INTO `heartbeat` VALUES (%s)", (seq,))
-                    load.acked[seq] = time.monotonic()
-                    load.last_seq = seq
-                    time.sleep(max(0.0, HEARTBEAT_INTERVAL - (time.monotonic() - load.acked[seq])))
-        finally:
-            conn.close()
-            client.close()
+        with connected(deployment.master_pod) as conn, conn.cursor() as cursor:
+            seq = 0
+            while not load.stop.is_set() and time.monotonic() < deadline:
+                seq += 1
+                cursor.execute("INSERT INTO `heartbeat` VALUES (%s)", (seq,))
+                load.acked[seq] = time.monotonic()
+                load.last_seq = seq
+                time.sleep(max(0.0, HEARTBEAT_INTERVAL - (time.monotonic() - load.acked[seq])))
 
     def reader(pod: str) -> Callable[[], None]:
         def body() -> None:
-            client, conn = connected(pod)
             seen = load.seen[pod]
             newest = 0
-            try:
-                with conn.cursor() as cursor:
-                    # After the load: until the last heartbeat shows, or 30 s.
-                    while not load.stop.is_set() and (
-                        time.monotonic() < deadline
-                        or (newest < load.last_seq and time.monotonic() < deadline + 30)
-                    ):
-                        cursor.execute("SELECT COALESCE(MAX(seq), 0) AS s FROM `heartbeat`")
-                        found = int(cursor.fetchone()["s"])
-                        now = time.monotonic()
-                        for seq in range(newest + 1, found + 1):
-                            seen[seq] = now
-                        newest = max(newest, found)
-                        time.sleep(POLL_INTERVAL)
-            finally:
-                conn.close()
-                client.close()
+            with connected(pod) as conn, conn.cursor() as cursor:
+                # After the load: until the last heartbeat shows, or 30 s more.
+                while not load.stop.is_set() and (
+                    time.monotonic() < deadline
+                    or (newest < load.last_seq and time.monotonic() < deadline + 30)
+                ):
+                    cursor.execute("SELECT COALESCE(MAX(seq), 0) AS s FROM `heartbeat`")
+                    found = int(cursor.fetchone()["s"])
+                    now = time.monotonic()
+                    for seq in range(newest + 1, found + 1):
+                        seen[seq] = now
+                    newest = max(newest, found)
+                    time.sleep(POLL_INTERVAL)
 
         return body
 
