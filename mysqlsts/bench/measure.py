@@ -53,11 +53,6 @@ def create_tables(mysql: MySQL, database: str) -> None:
     )
     mysql.query(
         master,
-        "CREATE TABLE IF NOT EXISTS `heartbeat` (seq BIGINT PRIMARY KEY) ENGINE=InnoDB",
-        database=database,
-    )
-    mysql.query(
-        master,
         "CREATE TABLE IF NOT EXISTS `load` (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
         f"payload VARBINARY({ROW_BYTES}) NOT NULL) ENGINE=InnoDB",
         database=database,
@@ -121,6 +116,11 @@ def _terminated(pod: Obj, container: str) -> Obj:
     return {}
 
 
+def last_line_time(timestamped_log: str) -> datetime | None:
+    lines = [line for line in timestamped_log.splitlines() if line.strip()]
+    return parse_time(lines[-1].partition(" ")[0]) if lines else None
+
+
 def backup_seconds(timestamped_log: str, after: datetime) -> float | None:
     """How long the source's sidecar spent on the backup it streamed after ``after``: from
     its first log line then to the backup tool's "completed OK!"."""
@@ -153,7 +153,11 @@ def clone_once(
     log = kube.logs(deployment.namespace, new_pod, container, timestamps=True) or ""
     window = stream_window(log)
     assert window is not None, f"{new_pod}'s {container} log shows no complete clone stream"
-    exited = parse_time(str(_terminated(pod, container).get("finishedAt") or ""))
+    # The clone container's last log line (the prepare's "completed OK!"), in nanoseconds:
+    # the API's finishedAt has whole seconds only.
+    exited = last_line_time(log) or parse_time(
+        str(_terminated(pod, container).get("finishedAt") or "")
+    )
     ready = parse_time(str((condition(pod, "Ready") or {}).get("lastTransitionTime") or ""))
     sidecars = [c for c in deployment.containers if c != deployment.mysql_container]
     source_log = (
@@ -188,12 +192,18 @@ class _Load:
     rows: int = 0
     errors: list[str] = field(default_factory=list)
     last_seq: int = 0
+    # Set once every thread is connected (the barrier's action): connecting through a new
+    # port-forward takes seconds, which must not count as lag.
+    started: float = 0.0
+    deadline: float = 0.0
 
 
 def _thread(name: str, load: _Load, body: Callable[[], None]) -> threading.Thread:
     def run() -> None:
         try:
             body()
+        except threading.BrokenBarrierError:
+            pass  # another thread failed before the start; its error is the one reported
         except Exception as error:  # reported by the caller, which then fails the check
             load.errors.append(f"{name}: {type(error).__name__}: {error}")
             load.stop.set()
@@ -204,16 +214,29 @@ def _thread(name: str, load: _Load, body: Callable[[], None]) -> threading.Threa
 
 
 def lag_under_load(
-    kubeconfig: Path, deployment: Deployment, database: str, rate: int, seconds: float
+    mysql: MySQL, kubeconfig: Path, database: str, rate: int, seconds: float
 ) -> LagRun:
     """Insert ``rate`` rows/s of ROW_BYTES into `load` for ``seconds`` while a heartbeat row
     is committed every 100 ms; each replica is polled every 10 ms for the newest heartbeat.
     A heartbeat's lag on a replica is the time from its commit being acknowledged on the
     master to the replica first showing it. Each thread has its own API client."""
+    deployment = mysql.deployment
+    # A heartbeat table of this rate's own: the replicas must not show an earlier run's rows.
+    table = f"heartbeat_{rate}"
+    mysql.query(
+        deployment.master_pod,
+        f"CREATE TABLE `{table}` (seq BIGINT PRIMARY KEY) ENGINE=InnoDB",
+        database=database,
+    )
+    mysql.wait_replicas_caught_up()
     load = _Load(seen={pod: {} for pod in deployment.replica_pods()})
-    started = time.monotonic()
-    deadline = started + seconds
     payload = b"\xa5" * ROW_BYTES
+
+    def start_clock() -> None:
+        load.started = time.monotonic()
+        load.deadline = load.started + seconds
+
+    ready = threading.Barrier(2 + len(load.seen), action=start_clock, timeout=120)
 
     @contextmanager
     def connected(pod: str) -> Iterator[pymysql.Connection]:
@@ -225,8 +248,9 @@ def lag_under_load(
 
     def writer() -> None:
         with connected(deployment.master_pod) as conn, conn.cursor() as cursor:
-            while not load.stop.is_set() and time.monotonic() < deadline:
-                owed = int(rate * (time.monotonic() - started)) - load.rows
+            ready.wait()
+            while not load.stop.is_set() and time.monotonic() < load.deadline:
+                owed = int(rate * (time.monotonic() - load.started)) - load.rows
                 if owed > 0:
                     batch = min(owed, max(rate, 1))
                     cursor.execute(
@@ -238,10 +262,11 @@ def lag_under_load(
 
     def heartbeat() -> None:
         with connected(deployment.master_pod) as conn, conn.cursor() as cursor:
+            ready.wait()
             seq = 0
-            while not load.stop.is_set() and time.monotonic() < deadline:
+            while not load.stop.is_set() and time.monotonic() < load.deadline:
                 seq += 1
-                cursor.execute("INSERT INTO `heartbeat` VALUES (%s)", (seq,))
+                cursor.execute(f"INSERT INTO `{table}` VALUES (%s)", (seq,))
                 load.acked[seq] = time.monotonic()
                 load.last_seq = seq
                 time.sleep(max(0.0, HEARTBEAT_INTERVAL - (time.monotonic() - load.acked[seq])))
@@ -251,12 +276,13 @@ def lag_under_load(
             seen = load.seen[pod]
             newest = 0
             with connected(pod) as conn, conn.cursor() as cursor:
+                ready.wait()
                 # After the load: until the last heartbeat shows, or 30 s more.
                 while not load.stop.is_set() and (
-                    time.monotonic() < deadline
-                    or (newest < load.last_seq and time.monotonic() < deadline + 30)
+                    time.monotonic() < load.deadline
+                    or (newest < load.last_seq and time.monotonic() < load.deadline + 30)
                 ):
-                    cursor.execute("SELECT COALESCE(MAX(seq), 0) AS s FROM `heartbeat`")
+                    cursor.execute(f"SELECT COALESCE(MAX(seq), 0) AS s FROM `{table}`")
                     found = int(cursor.fetchone()["s"])
                     now = time.monotonic()
                     for seq in range(newest + 1, found + 1):
@@ -269,7 +295,7 @@ def lag_under_load(
     threads = [_thread("writer", load, writer), _thread("heartbeat", load, heartbeat)]
     threads += [_thread(f"reader {pod}", load, reader(pod)) for pod in load.seen]
     for thread in threads:
-        thread.join(timeout=seconds + 90)
+        thread.join(timeout=seconds + 240)
     load.stop.set()
     assert not load.errors, f"the load at {rate} rows/s failed: {load.errors}"
     run = LagRun(
@@ -283,7 +309,7 @@ def lag_under_load(
         # A replica may show a heartbeat before the master's acknowledgement reaches this
         # host: that lag is below what can be measured here, counted as 0.
         run.samples[pod] = [
-            (load.acked[seq] - started, max(0.0, seen[seq] - load.acked[seq]))
+            (load.acked[seq] - load.started, max(0.0, seen[seq] - load.acked[seq]))
             for seq in sorted(load.acked)
             if seq in seen
         ]

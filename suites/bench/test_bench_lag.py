@@ -22,10 +22,8 @@ UNSEEN_AT_MOST = 0.05
 
 
 @step("{rate} rows/s for {seconds} s, heartbeats every 100 ms")
-def under_load(
-    run: RunInfo, deployment: Deployment, database: str, rate: int, seconds: int
-) -> LagRun:
-    lag = measure.lag_under_load(Path(run.kubeconfig), deployment, database, rate, seconds)
+def under_load(mysql: MySQL, run: RunInfo, database: str, rate: int, seconds: int) -> LagRun:
+    lag = measure.lag_under_load(mysql, Path(run.kubeconfig), database, rate, seconds)
     attachments.table(
         f"lag at {rate} rows/s",
         [
@@ -58,9 +56,7 @@ def test_every_replica_shows_the_heartbeats_under_each_write_rate(
         measure.create_tables(mysql, database)
         for rate in mysqlsts_settings.bench_rates:
             bench.lag.append(
-                under_load(
-                    mysqlsts_run, deployment, database, rate, mysqlsts_settings.bench_duration
-                )
+                under_load(mysql, mysqlsts_run, database, rate, mysqlsts_settings.bench_duration)
             )
         mysql.wait_replicas_caught_up(timeout=300)
     distribution = charts.lag_distribution_chart(bench)
