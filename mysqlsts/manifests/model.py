@@ -65,6 +65,15 @@ class Deployment:
         rather than leave the claims to a provisioner (the tutorial's dynamic storage)."""
         return bool(self.pvs)
 
+    def config_files(self) -> dict[str, str]:
+        """``<ConfigMap>/<key>`` -> text, for every file of the manifests' ConfigMaps (the
+        article's master.cnf and slave.cnf, the tutorial's primary.cnf and secondary.cnf)."""
+        return {
+            f"{o['metadata']['name']}/{key}": str(text)
+            for o in self.objects_of_kind("ConfigMap")
+            for key, text in (o.get("data") or {}).items()
+        }
+
     def pod_name(self, ordinal: int) -> str:
         return f"{self.statefulset}-{ordinal}"
 

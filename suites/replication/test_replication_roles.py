@@ -195,12 +195,7 @@ IGNORES_MYSQL = re.compile(r"^\s*replicate[-_]ignore[-_]db\s*=\s*mysql\s*$", re.
 
 def declares_ignoring_mysql(deployment: Deployment) -> list[str]:
     """The ConfigMap files that set ``replicate-ignore-db=mysql`` (the article's slave.cnf)."""
-    return [
-        f"{o['metadata']['name']}/{key}"
-        for o in deployment.objects_of_kind("ConfigMap")
-        for key, text in (o.get("data") or {}).items()
-        if IGNORES_MYSQL.search(str(text))
-    ]
+    return [name for name, text in deployment.config_files().items() if IGNORES_MYSQL.search(text)]
 
 
 def test_every_replica_ignores_the_mysql_schema(deployment: Deployment, mysql: MySQL) -> None:

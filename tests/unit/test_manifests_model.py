@@ -164,3 +164,9 @@ def test_missing_parts_fail_a_check_in_one_line() -> None:
         d.read_service  # noqa: B018
     with pytest.raises(NotDeclared, match="no volumeClaimTemplates"):
         d.pvc_name(0)
+
+
+def test_config_files_are_every_configmap_key() -> None:
+    files = discover(article.objects()).config_files()
+    assert set(files) == {"mysql/master.cnf", "mysql/slave.cnf"}
+    assert "super-read-only" in files["mysql/slave.cnf"]
