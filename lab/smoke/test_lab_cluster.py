@@ -333,6 +333,7 @@ def test_default_storage_class_provisions_a_claim_on_its_pods_node(lab_cluster) 
             ["sh", "-c", "echo lab > /data/marker && sleep infinity"],
             {},
         )
+        writer["spec"].pop("nodeName")
         writer["spec"]["volumes"] = [
             {"name": "data", "persistentVolumeClaim": {"claimName": "dynamic-claim"}}
         ]
