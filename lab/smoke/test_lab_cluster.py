@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from mysqlsts.k8s.client import TRANSIENT, Kube, Obj
-from mysqlsts.k8s.status import condition
+from mysqlsts.k8s.status import condition, default_storage_classes
 from mysqlsts.waiting import Seen, wait_for
 
 NAMESPACE = "lab-smoke"
@@ -48,6 +48,12 @@ def _pod(name: str, node: str, image: str, command: list[str], labels: dict[str,
             ],
         },
     }
+
+
+def _mount_claim(pod: Obj, claim: str) -> None:
+    """The pod's one container gets ``claim`` at /data."""
+    pod["spec"]["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]
+    pod["spec"]["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
 
 
 @pytest.fixture(scope="module")
@@ -280,10 +286,7 @@ def test_wait_for_first_consumer_binds_local_pv_on_its_node(lab_cluster) -> None
         )
         consumer["spec"].pop("nodeName")
         del consumer["spec"]["nodeSelector"]  # the PV alone must steer the pod
-        consumer["spec"]["volumes"] = [
-            {"name": "data", "persistentVolumeClaim": {"claimName": "claim"}}
-        ]
-        consumer["spec"]["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
+        _mount_claim(consumer, "claim")
         kube.apply(consumer)
         claim = kube.wait_pvc_phase(NAMESPACE, "claim", "Bound", timeout=120)
         assert claim["spec"]["volumeName"] == "lab-smoke-pv"
@@ -304,14 +307,7 @@ def test_default_storage_class_provisions_a_claim_on_its_pods_node(lab_cluster) 
     kube: Kube = lab_cluster.kube
     kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
     classes = kube.list_objects("storage.k8s.io/v1", "StorageClass")
-    defaults = [
-        c
-        for c in classes
-        if (c["metadata"].get("annotations") or {}).get(
-            "storageclass.kubernetes.io/is-default-class"
-        )
-        == "true"
-    ]
+    defaults = default_storage_classes(classes)
     assert [c["provisioner"] for c in defaults] == ["rancher.io/local-path"], classes
     assert defaults[0].get("volumeBindingMode") == "WaitForFirstConsumer"
     try:
@@ -334,10 +330,7 @@ def test_default_storage_class_provisions_a_claim_on_its_pods_node(lab_cluster) 
             {},
         )
         writer["spec"].pop("nodeName")
-        writer["spec"]["volumes"] = [
-            {"name": "data", "persistentVolumeClaim": {"claimName": "dynamic-claim"}}
-        ]
-        writer["spec"]["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
+        _mount_claim(writer, "dynamic-claim")
         kube.apply(writer)
         claim = kube.wait_pvc_phase(NAMESPACE, "dynamic-claim", "Bound", timeout=120)
         pod = kube.wait_pod_ready(NAMESPACE, "dynamic-writer", timeout=POD_TIMEOUT)

@@ -29,10 +29,9 @@ from mysqlsts.checks.clone import (
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.events import parse_time
-from mysqlsts.k8s.status import condition, container_statuses
+from mysqlsts.k8s.status import condition, container_status
 from mysqlsts.manifests.model import Deployment
 
-Obj = dict[str, object]
 ROW_BYTES = 1024
 # One INSERT ... SELECT of at most this many rows: the load stays in transactions of tens
 # of MB, which replicate without a huge binlog event.
@@ -109,13 +108,6 @@ def _seconds(start: datetime | None, end: datetime | None) -> float:
     return (end - start).total_seconds() if start and end else math.nan
 
 
-def _terminated(pod: Obj, container: str) -> Obj:
-    for _kind, status in container_statuses(pod):  # type: ignore[arg-type]
-        if status.get("name") == container:
-            return (status.get("state") or {}).get("terminated") or {}
-    return {}
-
-
 def last_line_time(timestamped_log: str) -> datetime | None:
     lines = [line for line in timestamped_log.splitlines() if line.strip()]
     return parse_time(lines[-1].partition(" ")[0]) if lines else None
@@ -155,9 +147,8 @@ def clone_once(
     assert window is not None, f"{new_pod}'s {container} log shows no complete clone stream"
     # The clone container's last log line (the prepare's "completed OK!"), in nanoseconds:
     # the API's finishedAt has whole seconds only.
-    exited = last_line_time(log) or parse_time(
-        str(_terminated(pod, container).get("finishedAt") or "")
-    )
+    terminated = (container_status(pod, container).get("state") or {}).get("terminated") or {}
+    exited = last_line_time(log) or parse_time(str(terminated.get("finishedAt") or ""))
     ready = parse_time(str((condition(pod, "Ready") or {}).get("lastTransitionTime") or ""))
     sidecars = [c for c in deployment.containers if c != deployment.mysql_container]
     source_log = (

@@ -226,3 +226,17 @@ _PV_SPEC_FIELDS = {
 def volume_sources(pv_spec: Obj) -> list[str]:
     """The volume source(s) of a PV's spec: ``["local"]``, ``["hostPath"]``, ``["csi"]``..."""
     return sorted(set(pv_spec) - _PV_SPEC_FIELDS)
+
+
+DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+
+
+def default_storage_classes(classes: list[Obj]) -> list[Obj]:
+    """The StorageClasses marked as the cluster's default (the class a claim naming none
+    gets from the admission plugin; more than one is a misconfigured cluster)."""
+    return [
+        c
+        for c in classes
+        if ((c.get("metadata") or {}).get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION)
+        == "true"
+    ]

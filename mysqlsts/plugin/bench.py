@@ -19,6 +19,7 @@ from mysqlsts import settings
 from mysqlsts.bench import charts
 from mysqlsts.bench.results import BenchRun, SuiteCost, markdown
 from mysqlsts.plugin.options import resolve_settings
+from mysqlsts.plugin.reports import collected_reports
 from mysqlsts.plugin.state import INFO_KEY, REPORTS_KEY, is_controller
 from mysqlsts.reporting import durations
 
@@ -116,14 +117,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     reporting = config.stash.get(REPORTS_KEY, None)
     if reporting is None or not is_controller(config) or INFO_KEY not in config.stash:
         return
-    reports = [
-        report
-        for category in terminalreporter.stats.values()
-        for report in category
-        if isinstance(report, pytest.TestReport)
-    ]
     run = current(config)
-    run.suite_cost = suite_cost(reports, config.stash[STARTED_KEY])
+    run.suite_cost = suite_cost(collected_reports(terminalreporter), config.stash[STARTED_KEY])
     written = write(reporting.folder.path, run)
     if run.clone or run.lag or run.recovery:
         terminalreporter.section("mysqlsts performance profile")

@@ -156,6 +156,16 @@ def _generate_allure_html(config: pytest.Config, folder: folders.RunFolder, line
         line(f"mysqlsts: Allure HTML not generated: {error}")
 
 
+def collected_reports(terminalreporter: Any) -> list[pytest.TestReport]:
+    """Every test report of the run (setup, call, teardown; xdist workers' included)."""
+    return [
+        report
+        for category in terminalreporter.stats.values()
+        for report in category
+        if isinstance(report, pytest.TestReport)
+    ]
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     info = config.stash.get(INFO_KEY, None)
     if info is None or not is_controller(config):
@@ -168,12 +178,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.write_line("changes made by the suite:")
     for text in [*info.changes, *info.notes]:
         terminalreporter.write_line(f"  - {redact(text)}")
-    reported = [
-        (report.nodeid, report.when, report.duration)
-        for category in terminalreporter.stats.values()
-        for report in category
-        if isinstance(report, pytest.TestReport)
-    ]
+    reported = [(r.nodeid, r.when, r.duration) for r in collected_reports(terminalreporter)]
     times = durations.by_suite(reported)
     if times:
         terminalreporter.write_line("time per suite (setup, tests and teardown; summed):")

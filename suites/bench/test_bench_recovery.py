@@ -7,7 +7,12 @@ import pytest
 from mysqlsts.bench import measure
 from mysqlsts.bench.results import BenchRun, RecoverySample
 from mysqlsts.checks.disturbance import disturbance
-from mysqlsts.checks.pods import identity, mysql_container_of, wait_mysql_restarted
+from mysqlsts.checks.pods import (
+    identity,
+    mysql_container_of,
+    wait_mysql_restarted,
+    wait_returned_in_place,
+)
 from mysqlsts.cluster.nodes import NodeFaults
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
@@ -27,9 +32,7 @@ def deleted(
         pod,
         mysql,
         lambda: kube.delete_pod(deployment.namespace, pod),
-        lambda: kube.wait_pod_replaced(
-            deployment.namespace, pod, str(old.uid), timeout=BACK_WITHIN
-        ),
+        lambda: wait_returned_in_place(kube, deployment, old),
     )
 
 

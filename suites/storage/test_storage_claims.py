@@ -17,7 +17,7 @@ import pytest
 
 from mysqlsts.k8s.affinity import node_matches
 from mysqlsts.k8s.client import Kube
-from mysqlsts.k8s.status import quantity, volume_sources
+from mysqlsts.k8s.status import default_storage_classes, quantity, volume_sources
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 
@@ -56,9 +56,6 @@ def claim_row(pod: Obj, pvc: Obj, pv: Obj | None, node: Obj | None) -> dict[str,
     }
 
 
-DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
-
-
 def expected_class(kube: Kube, deployment: Deployment) -> str | None:
     """The class the claims get: the templates' storageClassName, else the cluster's default
     (the admission plugin writes it into a claim that names none)."""
@@ -66,8 +63,7 @@ def expected_class(kube: Kube, deployment: Deployment) -> str | None:
         return deployment.storage_class
     defaults = [
         c["metadata"]["name"]
-        for c in kube.list_objects("storage.k8s.io/v1", "StorageClass")
-        if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION) == "true"
+        for c in default_storage_classes(kube.list_objects("storage.k8s.io/v1", "StorageClass"))
     ]
     return defaults[0] if len(defaults) == 1 else None
 

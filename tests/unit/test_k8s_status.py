@@ -184,3 +184,12 @@ def test_fewer_restarts_another_wait_or_a_clean_exit_is_no_crash_loop() -> None:
         ]
     )
     assert podstate.init_crash_loop(main_loop) is None
+
+
+def test_the_default_storage_class_is_the_annotated_one() -> None:
+    marked = {
+        "metadata": {"name": "standard", "annotations": {podstate.DEFAULT_CLASS_ANNOTATION: "true"}}
+    }
+    other = {"metadata": {"name": "local-storage"}}
+    off = {"metadata": {"name": "old", "annotations": {podstate.DEFAULT_CLASS_ANNOTATION: "false"}}}
+    assert podstate.default_storage_classes([other, marked, off]) == [marked]
