@@ -282,6 +282,7 @@ class KindProvider:
             return []
         lines: list[str] = []
         if self.created and self.kind_bin is not None:
+            started = time.monotonic()
             done = programs.run(
                 [
                     self.kind_bin,
@@ -295,7 +296,9 @@ class KindProvider:
                 timeout=120,
             )
             if done.returncode == 0:
-                lines.append(f"deleted kind cluster {self.name}")
+                lines.append(
+                    f"deleted kind cluster {self.name} in {time.monotonic() - started:.0f}s"
+                )
             else:
                 lines.append(
                     f"could not delete kind cluster {self.name}: {done.first_error_line()}"

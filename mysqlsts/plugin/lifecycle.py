@@ -107,7 +107,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise
     config.stash[INFO_KEY] = info
     _write_allure_environment(config, info, run)
-    line(f"mysqlsts: {run_settings.describe()} is up (run {info.run_id})")
+    line(
+        f"mysqlsts: {run_settings.describe()} is up in {time.time() - started:.0f}s "
+        f"(run {info.run_id})"
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

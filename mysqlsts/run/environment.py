@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -150,8 +151,10 @@ class Run:
         deployment, placement = self.deployment, self.placement
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.say(f"mysqlsts: bringing up a {self.settings.cluster} cluster")
+        started = time.monotonic()
         try:
             self.cluster = self.provider.up(placement)
+            self.say(f"mysqlsts: cluster {self.cluster.name} ready in {_since(started)}")
             self.kube = Kube.from_kubeconfig(
                 self.cluster.kubeconfig, discovery_cache=self.state_dir / "discovery-main.json"
             )
@@ -166,6 +169,7 @@ class Run:
             self.paths = hostpaths.prepare(self.kube, self.run_id, image, placement.paths_by_node())
             self.say(f"mysqlsts: applying {len(deployment.objects)} objects ({self.source_label})")
             apply.apply_all(self.kube, deployment, skip, self.record)
+            applied = time.monotonic()
             wait_until_up(
                 self.kube,
                 MySQL(self.kube, deployment),
@@ -173,6 +177,7 @@ class Run:
                 self.settings.deploy_timeout,
                 self.say,
             )
+            self.say(f"mysqlsts: deployment ready in {_since(applied)} after it was applied")
         except (SuiteError, KubeError, WaitTimeout) as error:
             # Every failure here ends the run with one line, whatever raised it.
             problem = error if isinstance(error, SuiteError) else DeploymentFailed(str(error))
@@ -253,6 +258,10 @@ class Run:
             lines += remove_tree(self.state_dir)
         self.teardown_lines = [redact(line) for line in lines]
         return self.teardown_lines
+
+
+def _since(started: float) -> str:
+    return f"{time.monotonic() - started:.0f}s"
 
 
 def wait_until_up(
