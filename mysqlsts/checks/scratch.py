@@ -164,9 +164,13 @@ class ScratchTable:
             self.mysql.deployment.master_pod, f"DROP DATABASE IF EXISTS `{self.database}`"
         )
 
-    def assert_identical(self, pod: str, expected: Iterable[int], when: str) -> None:
-        """``pod`` holds exactly ``expected`` (no key missing, twice or unexpected)."""
+    def assert_identical(
+        self, pod: str, expected: Iterable[int], when: str, if_twice: str = ""
+    ) -> None:
+        """``pod`` holds exactly ``expected`` (no key missing, twice or unexpected);
+        ``if_twice`` is what a key there twice means, added to the message."""
         found = self.keys(pod)
         attachments.text(f"keys on {pod} {when}", " ".join(map(str, found)))
         comparison = compare_keys(expected, found)
-        assert comparison.identical, f"{pod} {when}: {comparison}"
+        why = f" ({if_twice})" if if_twice and comparison.duplicated else ""
+        assert comparison.identical, f"{pod} {when}: {comparison}{why}"

@@ -9,7 +9,7 @@ import pytest
 from mysqlsts.checks import disturbance as disturbing
 from mysqlsts.checks.clone import cloned_from, stream_window, streaming_commands
 from mysqlsts.checks.ordering import PodTimeline, ordering_violations
-from mysqlsts.checks.scratch import compare_keys
+from mysqlsts.checks.scratch import ScratchTable, compare_keys
 from mysqlsts.k8s.events import parse_time
 
 # clone-mysql's trace (set -x) on the stand-ins, as the kubelet returns it.
@@ -65,6 +65,23 @@ def test_key_comparison_tells_lost_duplicated_and_unexpected_rows_apart() -> Non
     assert "1 missing (3)" in str(result)
     assert compare_keys([1, 2], [2, 1]).identical
     assert str(compare_keys([], [])) == "identical"
+
+
+class KeysOnly(ScratchTable):
+    """A scratch table whose pods hold the given keys (no MySQL)."""
+
+    def __init__(self, found: list[int]) -> None:
+        self.found = found
+
+    def keys(self, pod: str) -> list[int]:
+        return self.found
+
+
+def test_a_key_there_twice_is_explained_only_when_a_key_is_there_twice() -> None:
+    with pytest.raises(AssertionError, match=r"1 duplicated \(2 x2\) \(applied twice\)$"):
+        KeysOnly([1, 2, 2]).assert_identical("mysql-1", [1, 2], "now", if_twice="applied twice")
+    with pytest.raises(AssertionError, match=r"1 missing \(2\)$"):
+        KeysOnly([1]).assert_identical("mysql-1", [1, 2], "now", if_twice="applied twice")
 
 
 def pod(name: str, uid: str, created: str, ready_at: str | None) -> dict[str, Any]:
