@@ -1,0 +1,71 @@
+"""Putting the deployment back as declared: after a failed restore, the next check does not
+wait the whole bound again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from mysqlsts.run import declared
+from mysqlsts.waiting import WaitTimeout
+
+NOT_READY = WaitTimeout("StatefulSet mysql to be ready", 300, "ready 1/2")
+
+
+@dataclass
+class FakeDeployment:
+    """Stands in for the cluster: each restore's bound, and whether it comes back."""
+
+    broken: bool = False
+    bounds: list[float] = field(default_factory=list)
+
+    def restore(self, *_objects: object, timeout: float) -> None:
+        self.bounds.append(timeout)
+        if self.broken:
+            raise NOT_READY
+
+
+@pytest.fixture
+def cluster(monkeypatch: pytest.MonkeyPatch) -> FakeDeployment:
+    fake = FakeDeployment()
+    monkeypatch.setattr(declared, "_restores", declared._Restores())
+    monkeypatch.setattr(declared, "cordoned", lambda _kube: [])
+    monkeypatch.setattr(declared, "_restore", fake.restore)
+    return fake
+
+
+def restore() -> None:
+    declared.restore(None, None, None)  # type: ignore[arg-type]
+
+
+def require() -> None:
+    declared.require_as_declared(None, None, None)  # type: ignore[arg-type]
+
+
+def test_after_a_failed_restore_the_next_check_looks_again_briefly(
+    cluster: FakeDeployment,
+) -> None:
+    cluster.broken = True
+    with pytest.raises(WaitTimeout):
+        restore()
+    with pytest.raises(AssertionError, match="an earlier check left it broken") as caught:
+        require()
+    assert cluster.bounds == [declared.RESTORE_TIMEOUT, declared.RECHECK_TIMEOUT]
+    assert "ready 1/2" in str(caught.value)  # what the failed restore last saw
+
+
+def test_once_a_restore_succeeds_the_next_check_gets_the_whole_bound_again(
+    cluster: FakeDeployment,
+) -> None:
+    cluster.broken = True
+    with pytest.raises(WaitTimeout):
+        restore()
+    cluster.broken = False
+    require()  # looks again briefly: the deployment is back
+    require()
+    assert cluster.bounds == [
+        declared.RESTORE_TIMEOUT,
+        declared.RECHECK_TIMEOUT,
+        declared.RESTORE_TIMEOUT,
+    ]
