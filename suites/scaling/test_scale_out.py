@@ -62,10 +62,13 @@ def scale_out_watching(kube: Kube, deployment: Deployment, top: int) -> PodTimel
         return Seen(current is not None and statefulset_ready(current, top), state)
 
     kube.scale_statefulset(ns, sts, top)
+    # Two clones take about a minute here. The bound and the restore after a failure
+    # (300 s) stay under pytest-timeout's 900 s, so that a pod that never comes is
+    # reported as this wait and its last state, not as pytest-timeout's kill.
     wait_for(
         f"StatefulSet {ns}/{sts} to be ready with {top} replicas",
         probe,
-        timeout=600,
+        timeout=420,
         interval=0.5,
         transient=TRANSIENT,
     )
