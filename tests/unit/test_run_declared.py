@@ -43,12 +43,19 @@ def require() -> None:
     declared.require_as_declared(None, None, None)  # type: ignore[arg-type]
 
 
-def test_after_a_failed_restore_the_next_check_looks_again_briefly(
-    cluster: FakeDeployment,
-) -> None:
+@pytest.fixture
+def left_broken(cluster: FakeDeployment) -> FakeDeployment:
+    """A check's restore has failed: the deployment did not come back."""
     cluster.broken = True
     with pytest.raises(WaitTimeout):
         restore()
+    return cluster
+
+
+def test_after_a_failed_restore_the_next_check_looks_again_briefly(
+    left_broken: FakeDeployment,
+) -> None:
+    cluster = left_broken
     with pytest.raises(AssertionError, match="an earlier check left it broken") as caught:
         require()
     assert cluster.bounds == [declared.RESTORE_TIMEOUT, declared.RECHECK_TIMEOUT]
@@ -56,11 +63,9 @@ def test_after_a_failed_restore_the_next_check_looks_again_briefly(
 
 
 def test_once_a_restore_succeeds_the_next_check_gets_the_whole_bound_again(
-    cluster: FakeDeployment,
+    left_broken: FakeDeployment,
 ) -> None:
-    cluster.broken = True
-    with pytest.raises(WaitTimeout):
-        restore()
+    cluster = left_broken
     cluster.broken = False
     require()  # looks again briefly: the deployment is back
     require()
