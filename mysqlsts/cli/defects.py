@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from mysqlsts.controls.verdicts import DefectResult
 from mysqlsts.errors import EXIT_BAD_INPUT, InputError
 from mysqlsts.interrupts import sigterm_as_interrupt
 from mysqlsts.lab.config import REPO_ROOT
+from mysqlsts.stopwatch import Stopwatch
 
 # One defect = a fresh 1+3-node cluster (~60 s), a deployment (~90 s), its area's checks.
 DEFAULT_TIMEOUT = 2700.0
@@ -190,11 +190,10 @@ def run_baseline(
         f"(kind cluster {cluster})",
         flush=True,
     )
-    started = time.monotonic()
+    watch = Stopwatch()
     done = runner.run_plan(plan, base, out / BASELINE, cluster, args.timeout, args.pytest_arg)
     print(
-        f"[baseline] pytest exit {done.exit_code} in {time.monotonic() - started:.0f}s "
-        f"(log {done.log})",
+        f"[baseline] pytest exit {done.exit_code} in {watch} (log {done.log})",
         flush=True,
     )
     return read_junit_file(done.junit, plan.ran)
@@ -217,11 +216,11 @@ def run_defects(
             f"{len(plan.claimed)} claimed, {len(plan.collateral)} collateral",
             flush=True,
         )
-        started = time.monotonic()
+        watch = Stopwatch()
         folder = out / defect.name
         done = runner.run_plan(plan, defect.path, folder, cluster, args.timeout, args.pytest_arg)
         result = judge_folder(defect, plan, folder, baseline)
-        result.seconds = time.monotonic() - started
+        result.seconds = watch.seconds
         print(
             f"[{number}/{total}] {defect.name}: {result.verdict} (pytest exit "
             f"{done.exit_code}, {result.seconds:.0f}s, {len(result.collateral)} collateral; "

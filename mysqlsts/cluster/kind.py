@@ -11,7 +11,6 @@ import os
 import platform
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 from pytest_kind.cluster import KindCluster
@@ -26,6 +25,7 @@ from mysqlsts.lab import config as lab_config
 from mysqlsts.manifests import placement
 from mysqlsts.manifests.placement import Placement
 from mysqlsts.settings import Settings
+from mysqlsts.stopwatch import Stopwatch
 
 DOCKER_TIMEOUT = 20.0
 
@@ -257,7 +257,7 @@ class KindProvider:
         if not images:
             return
         assert self.kind_bin is not None
-        started = time.monotonic()
+        watch = Stopwatch()
         try:
             subprocess.run(
                 [self.kind_bin, "load", "docker-image", "--name", self.name, *images], check=True
@@ -267,8 +267,7 @@ class KindProvider:
                 f"kind load docker-image {' '.join(images)} failed; kind's output is above"
             ) from None
         notes.append(
-            f"images {', '.join(images)} loaded into the nodes from the local Docker "
-            f"({time.monotonic() - started:.0f}s)"
+            f"images {', '.join(images)} loaded into the nodes from the local Docker ({watch})"
         )
 
     def down(self, keep: bool) -> list[str]:
@@ -282,7 +281,7 @@ class KindProvider:
             return []
         lines: list[str] = []
         if self.created and self.kind_bin is not None:
-            started = time.monotonic()
+            watch = Stopwatch()
             done = programs.run(
                 [
                     self.kind_bin,
@@ -296,9 +295,7 @@ class KindProvider:
                 timeout=120,
             )
             if done.returncode == 0:
-                lines.append(
-                    f"deleted kind cluster {self.name} in {time.monotonic() - started:.0f}s"
-                )
+                lines.append(f"deleted kind cluster {self.name} in {watch}")
             else:
                 lines.append(
                     f"could not delete kind cluster {self.name}: {done.first_error_line()}"

@@ -9,6 +9,7 @@ from pathlib import Path
 from mysqlsts.lab import docker, gobuild, gomod, host, images, nodeimage, rootfs
 from mysqlsts.lab.config import LAB_DIR, LabConfig
 from mysqlsts.lab.steps import Log, Step, StepFailed, log_dir, run_all
+from mysqlsts.stopwatch import Stopwatch
 
 # Image directories that have no packages.txt of their own take another's rootfs.
 SHARED_BASE = {"kube-proxy": "toolbox"}
@@ -79,7 +80,7 @@ def plan(config: LabConfig) -> list[Step]:
 
 
 def prepare_host() -> None:
-    start = time.monotonic()
+    watch = Stopwatch()
     print("[lab] > host: packages, runtime shim, dockerd ...", flush=True)
     log = Log(log_dir() / "host.log")
     try:
@@ -89,7 +90,7 @@ def prepare_host() -> None:
         raise SystemExit(1) from None
     finally:
         log.close()
-    print(f"[lab] + host ready in {time.monotonic() - start:.0f}s", flush=True)
+    print(f"[lab] + host ready in {watch}", flush=True)
 
 
 def summary(config: LabConfig) -> str:

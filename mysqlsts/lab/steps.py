@@ -11,13 +11,13 @@ import hashlib
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from mysqlsts.lab.config import cache_dir
+from mysqlsts.stopwatch import Stopwatch
 
 
 class StepFailed(Exception):
@@ -163,36 +163,34 @@ def run_step(step: Step) -> str:
         return key
     log = Log(log_dir() / f"{step.name.replace(' ', '-').replace('/', '_')}.log")
     _say(f"> {step.name} ...")
-    start = time.monotonic()
+    watch = Stopwatch()
     try:
         step.action(log, key)
     except StepFailed as exc:
-        elapsed = time.monotonic() - start
         raise StepFailed(
-            f"step '{step.name}' failed after {elapsed:.0f}s: {exc}; full log: {log.path}"
+            f"step '{step.name}' failed after {watch}: {exc}; full log: {log.path}"
         ) from None
     except Exception as exc:  # a bug or an OS error: still name the step and its log
-        elapsed = time.monotonic() - start
         log.write(f"{type(exc).__name__}: {exc}")
         raise StepFailed(
-            f"step '{step.name}' failed after {elapsed:.0f}s: {type(exc).__name__}: {exc}; "
+            f"step '{step.name}' failed after {watch}: {type(exc).__name__}: {exc}; "
             f"full log: {log.path}"
         ) from exc
     finally:
         log.close()
     _stamp(step.name).parent.mkdir(parents=True, exist_ok=True)
     _stamp(step.name).write_text(key + "\n")
-    _say(f"+ {step.name}: built in {time.monotonic() - start:.0f}s (key {key})")
+    _say(f"+ {step.name}: built in {watch} (key {key})")
     return key
 
 
 def run_all(steps: Iterable[Step]) -> None:
     """Run steps in order; on failure print the one-line reason and exit non-zero."""
-    start = time.monotonic()
+    watch = Stopwatch()
     try:
         for step in steps:
             run_step(step)
     except StepFailed as exc:
         print(f"[lab] FAILED {exc}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
-    _say(f"all steps done in {time.monotonic() - start:.0f}s")
+    _say(f"all steps done in {watch}")

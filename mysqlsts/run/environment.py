@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import secrets
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -32,6 +31,7 @@ from mysqlsts.manifests.placement import Placement
 from mysqlsts.redaction import redact, register_secret
 from mysqlsts.reporting import evidence
 from mysqlsts.settings import Settings
+from mysqlsts.stopwatch import Stopwatch
 from mysqlsts.waiting import WaitTimeout
 
 LOG_TAIL = 50  # lines of a failed container's log read for the diagnosis
@@ -151,10 +151,10 @@ class Run:
         deployment, placement = self.deployment, self.placement
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.say(f"mysqlsts: bringing up a {self.settings.cluster} cluster")
-        started = time.monotonic()
+        cluster_watch = Stopwatch()
         try:
             self.cluster = self.provider.up(placement)
-            self.say(f"mysqlsts: cluster {self.cluster.name} ready in {_since(started)}")
+            self.say(f"mysqlsts: cluster {self.cluster.name} ready in {cluster_watch}")
             self.kube = Kube.from_kubeconfig(
                 self.cluster.kubeconfig, discovery_cache=self.state_dir / "discovery-main.json"
             )
@@ -169,7 +169,7 @@ class Run:
             self.paths = hostpaths.prepare(self.kube, self.run_id, image, placement.paths_by_node())
             self.say(f"mysqlsts: applying {len(deployment.objects)} objects ({self.source_label})")
             apply.apply_all(self.kube, deployment, skip, self.record)
-            applied = time.monotonic()
+            applied = Stopwatch()
             wait_until_up(
                 self.kube,
                 MySQL(self.kube, deployment),
@@ -177,7 +177,7 @@ class Run:
                 self.settings.deploy_timeout,
                 self.say,
             )
-            self.say(f"mysqlsts: deployment ready in {_since(applied)} after it was applied")
+            self.say(f"mysqlsts: deployment ready in {applied} after it was applied")
         except (SuiteError, KubeError, WaitTimeout) as error:
             # Every failure here ends the run with one line, whatever raised it.
             problem = error if isinstance(error, SuiteError) else DeploymentFailed(str(error))
@@ -258,10 +258,6 @@ class Run:
             lines += remove_tree(self.state_dir)
         self.teardown_lines = [redact(line) for line in lines]
         return self.teardown_lines
-
-
-def _since(started: float) -> str:
-    return f"{time.monotonic() - started:.0f}s"
 
 
 def wait_until_up(

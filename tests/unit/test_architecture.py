@@ -23,6 +23,7 @@ LAYERS = {
     "redaction": 0,
     "files": 0,
     "interrupts": 0,
+    "stopwatch": 0,
     "waiting": 1,
     "settings": 1,
     "lab": 1,
