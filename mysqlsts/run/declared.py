@@ -29,7 +29,10 @@ RECHECK_TIMEOUT = 60.0
 
 @dataclass
 class _Restores:
-    failed: str | None = None  # what the last restore failed with, until one succeeds
+    # What the first of the failed restores said, until one succeeds: the rechecks that
+    # follow fail too, but the first failure is the one that waited the whole bound and
+    # names the cause.
+    failed: str | None = None
 
 
 # One per process: the checks that change the deployment run in one process (xdist group).
@@ -58,12 +61,13 @@ def restore(
     Nodes in ``uncordon`` are made schedulable; the StatefulSet gets the manifests'
     replica count; every pod is ready; each replica runs both replication threads and has
     applied everything the master wrote. A scaled-in pod's claim stays (as StatefulSets do).
-    A failure is remembered until a restore succeeds (:func:`require_as_declared`).
+    The first failure is remembered until a restore succeeds (:func:`require_as_declared`).
     """
     try:
         _restore(kube, mysql, deployment, uncordon, timeout=timeout)
     except Exception as error:
-        _restores.failed = describe_error(error)
+        if _restores.failed is None:
+            _restores.failed = describe_error(error)
         raise
     _restores.failed = None
 

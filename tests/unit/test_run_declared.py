@@ -11,6 +11,7 @@ from mysqlsts.run import declared
 from mysqlsts.waiting import WaitTimeout
 
 NOT_READY = WaitTimeout("StatefulSet mysql to be ready", 300, "ready 1/2")
+STILL_NOT_READY = WaitTimeout("StatefulSet mysql to be ready", 60, "ready 1/2 (recheck)")
 
 
 @dataclass
@@ -23,7 +24,7 @@ class FakeDeployment:
     def restore(self, *_objects: object, timeout: float) -> None:
         self.bounds.append(timeout)
         if self.broken:
-            raise NOT_READY
+            raise NOT_READY if len(self.bounds) == 1 else STILL_NOT_READY
 
 
 @pytest.fixture
@@ -74,3 +75,13 @@ def test_once_a_restore_succeeds_the_next_check_gets_the_whole_bound_again(
         declared.RECHECK_TIMEOUT,
         declared.RESTORE_TIMEOUT,
     ]
+
+
+def test_every_later_check_names_the_first_failed_restore_not_the_last_recheck(
+    left_broken: FakeDeployment,
+) -> None:
+    for _ in range(2):
+        with pytest.raises(AssertionError) as caught:
+            require()
+        assert "its restore failed: WaitTimeout: timed out after 300s" in str(caught.value)
+    assert "ready 1/2 (recheck)" in str(caught.value)  # what the recheck itself saw
