@@ -255,6 +255,14 @@ def judge_folder(
     return result
 
 
+def table_path(out: Path, started: datetime, rejudged: bool) -> Path:
+    """Where the table goes: beside the run's folder. A re-judgement gets a file of its
+    own, so that the verdicts the run itself gave stay as they were written."""
+    if rejudged:
+        return out.with_name(f"{out.name}.rejudged-{started.strftime('%Y%m%dT%H%M%SZ')}.md")
+    return out.with_name(f"{out.name}.md")
+
+
 def report(
     results: list[DefectResult],
     baseline_failed: list[tuple[str, str]],
@@ -342,7 +350,13 @@ def _main(argv: list[str] | None) -> int:
         results = [judge_folder(d, plans[d.name], out / d.name, baseline) for d in defects]
     else:
         results = run_defects(args, plans, defects, baseline, out)
-    return report(results, baseline_failed, source, started, out.with_suffix(".md"))
+    return report(
+        results,
+        baseline_failed,
+        source,
+        started,
+        table_path(out, started, args.rejudge is not None),
+    )
 
 
 if __name__ == "__main__":

@@ -525,3 +525,12 @@ def test_a_baseline_for_setup_defects_alone_runs_their_probe(root: Path) -> None
     suite = selection.Suite((*SUITE.checks, probe), SUITE.faults)
     plans = [selection.plan(parse(root, SETUP_DEFECT), suite)]
     assert selection.baseline_plan(plans, suite).ran == [probe]
+
+
+def test_a_rejudgement_writes_a_table_of_its_own_beside_the_runs() -> None:
+    out = Path("/reports/defects-20261204T013500Z")
+    at = datetime(2026, 12, 4, 6, 1, 2, tzinfo=UTC)
+    assert cli.table_path(out, at, rejudged=False) == Path("/reports/defects-20261204T013500Z.md")
+    assert cli.table_path(out, at, rejudged=True) == Path(
+        "/reports/defects-20261204T013500Z.rejudged-20261204T060102Z.md"
+    )
