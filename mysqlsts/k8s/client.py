@@ -24,7 +24,7 @@ from kubernetes.stream import portforward, stream
 from kubernetes.stream.ws_client import ERROR_CHANNEL, PortForward
 
 from mysqlsts.errors import CrashLoop, DeploymentFailed, EnvironmentProblem
-from mysqlsts.k8s.events import event_time
+from mysqlsts.k8s.events import event_time, unplaced_reason, waits_unexplained
 from mysqlsts.k8s.status import (
     condition,
     image_pull_failures,
@@ -468,6 +468,18 @@ class Kube:
         )
         return sorted(items, key=event_time)
 
+    def pod_state(self, pod: Obj) -> str:
+        """One line for a wait's last state: :func:`summarize_pod`, and for a pod on no
+        node yet whose conditions say nothing, the last event about it or its claims."""
+        summary = summarize_pod(pod)
+        if not waits_unexplained(pod):
+            return summary  # the usual case: no events to read
+        try:
+            reason = unplaced_reason(pod, self.events(pod["metadata"]["namespace"]))
+        except KubeError:
+            return summary  # the events only add detail to what the pod says
+        return f"{summary} ({reason})" if reason else summary
+
     # -- waits ------------------------------------------------------------------------
     def wait_pod_ready(
         self, namespace: str, name: str, *, timeout: float = 300, crash_loop_fails: bool = False
@@ -482,7 +494,7 @@ class Kube:
             raise_if_image_pull_fails(self, pod)
             if crash_loop_fails:
                 raise_if_init_crash_loops(pod)
-            return Seen(is_pod_ready(pod), summarize_pod(pod), pod)
+            return Seen(is_pod_ready(pod), self.pod_state(pod), pod)
 
         return _must(
             wait_for(
@@ -502,7 +514,7 @@ class Kube:
             if pod["metadata"]["uid"] == old_uid:
                 return Seen(False, f"pod {name} is still the old instance ({summarize_pod(pod)})")
             raise_if_image_pull_fails(self, pod)
-            return Seen(is_pod_ready(pod), summarize_pod(pod), pod)
+            return Seen(is_pod_ready(pod), self.pod_state(pod), pod)
 
         return _must(
             wait_for(
@@ -545,7 +557,7 @@ class Kube:
                 return Seen(False, f"pod {name} does not exist yet")
             raise_if_image_pull_fails(self, current)
             phase = (current.get("status") or {}).get("phase")
-            return Seen(phase in ("Succeeded", "Failed"), summarize_pod(current), current)
+            return Seen(phase in ("Succeeded", "Failed"), self.pod_state(current), current)
 
         done = wait_for(
             f"pod {namespace}/{name} to run to completion",
@@ -594,7 +606,7 @@ class Kube:
                 raise_if_image_pull_fails(self, pod)
                 if crash_loop_fails:
                     raise_if_init_crash_loops(pod)
-            state = "; ".join([summarize_statefulset(sts), *map(summarize_pod, pods)])
+            state = "; ".join([summarize_statefulset(sts), *map(self.pod_state, pods)])
             return Seen(statefulset_ready(sts, replicas), state, sts)
 
         want = "" if replicas is None else f" with {replicas} replicas"

@@ -69,3 +69,51 @@ def event_rows(events: Iterable[Obj]) -> list[dict[str, Any]]:
         }
         for e in events
     ]
+
+
+def pod_claims(pod: Obj) -> list[str]:
+    """The names of the PersistentVolumeClaims the pod's volumes use."""
+    volumes = (pod.get("spec") or {}).get("volumes") or []
+    return [
+        str(v["persistentVolumeClaim"]["claimName"])
+        for v in volumes
+        if (v.get("persistentVolumeClaim") or {}).get("claimName")
+    ]
+
+
+def waits_unexplained(pod: Obj) -> bool:
+    """The pod is on no node yet, and no PodScheduled=False condition says why."""
+    if (pod.get("spec") or {}).get("nodeName"):
+        return False
+    return not any(
+        c.get("type") == "PodScheduled" and c.get("status") == "False"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
+
+
+def unplaced_reason(pod: Obj, events: Iterable[Obj]) -> str | None:
+    """Why a pod that is on no node yet waits, when its own conditions do not say: the last
+    event about this pod or one of its claims since the pod was created (a claim waiting
+    for its provisioner says so only in its events), as ``<kind> <name>: <reason>:
+    <message>``. None when the pod is on a node, when its PodScheduled condition already
+    gives the scheduler's message, or when no such event exists."""
+    if not waits_unexplained(pod):
+        return None
+    meta = pod.get("metadata") or {}
+    created = parse_time(meta.get("creationTimestamp"))
+    related = [
+        e
+        for kind, name in [
+            ("Pod", meta.get("name")),
+            *(("PersistentVolumeClaim", c) for c in pod_claims(pod)),
+        ]
+        for e in object_events(events, kind, str(name), created)
+        # An earlier pod of the same name (a StatefulSet's) is not this one.
+        if kind != "Pod" or (e.get("involvedObject") or {}).get("uid") in (None, meta.get("uid"))
+    ]
+    if not related:
+        return None
+    last = max(related, key=event_time)
+    involved = last.get("involvedObject") or {}
+    message = " ".join((last.get("message") or "").split())
+    return f"{involved.get('kind')} {involved.get('name')}: {last.get('reason')}: {message}"

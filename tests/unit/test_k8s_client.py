@@ -328,3 +328,58 @@ def test_statefulset_wait_times_out_with_the_last_state(api: FakeAPI, kube: Kube
         "StatefulSet mysql/mysql: want 2, have 1, ready 1, updated 0; "
         "mysql-1 Pending not ready unschedulable: 0/2 nodes: unbound PVC"
     )
+
+
+def test_a_pod_waiting_on_no_node_names_the_last_event_of_its_claim(
+    api: FakeAPI, kube: Kube
+) -> None:
+    # The consumer pod of a claim whose provisioner never answers: the pod has no condition
+    # saying why it waits; only the claim's events do.
+    consumer = {
+        **pod("consumer"),
+        "metadata": {
+            "name": "consumer",
+            "namespace": "mysql",
+            "uid": "new",
+            "creationTimestamp": "2026-12-04T03:40:00Z",
+        },
+        "spec": {"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "wffc"}}]},
+        "status": {"phase": "Pending"},
+    }
+
+    def event(kind: str, name: str, at: str, reason: str, message: str, uid: str = "") -> dict:
+        involved = {"kind": kind, "name": name, **({"uid": uid} if uid else {})}
+        return {
+            "involvedObject": involved,
+            "lastTimestamp": at,
+            "reason": reason,
+            "message": message,
+        }
+
+    api.on("GET", f"{NS}/pods/consumer", consumer)
+    api.on(
+        "GET",
+        f"{NS}/events",
+        {
+            "items": [
+                # Before this pod existed, or about an earlier pod of the same name: not it.
+                event("PersistentVolumeClaim", "wffc", "2026-12-04T03:39:00Z", "Old", "stale"),
+                event("Pod", "consumer", "2026-12-04T03:45:00Z", "Killing", "gone", uid="old"),
+                event(
+                    "PersistentVolumeClaim",
+                    "wffc",
+                    "2026-12-04T03:41:00Z",
+                    "ExternalProvisioning",
+                    "waiting for a volume to be created by the external provisioner\n"
+                    '"rancher.io/local-path"',
+                ),
+            ]
+        },
+    )
+    with pytest.raises(WaitTimeout) as caught:
+        kube.wait_pod_ready("mysql", "consumer", timeout=0.5)
+    assert str(caught.value).endswith(
+        "last state: consumer Pending not ready (PersistentVolumeClaim wffc: "
+        "ExternalProvisioning: waiting for a volume to be created by the external provisioner "
+        '"rancher.io/local-path")'
+    )
