@@ -24,7 +24,8 @@ from kubernetes.stream import portforward, stream
 from kubernetes.stream.ws_client import ERROR_CHANNEL, PortForward
 
 from mysqlsts.errors import CrashLoop, DeploymentFailed, EnvironmentProblem
-from mysqlsts.k8s.events import event_time, unplaced_reason, waits_unexplained
+from mysqlsts.k8s.diagnosis import unplaced_reason, waits_unexplained
+from mysqlsts.k8s.events import event_time
 from mysqlsts.k8s.status import (
     condition,
     image_pull_failures,

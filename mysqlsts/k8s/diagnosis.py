@@ -12,6 +12,9 @@ with ordered pod management creates the next pod only once this one is ready. In
   found``;
 - a container running but not ready: the last readiness probe failure the events report.
 
+A wait's last state uses :func:`unplaced_reason` for a pod that is on no node yet: the last
+event about it or its claims.
+
 Pure: the pods, the events and a reader of a container's log are given.
 """
 
@@ -21,8 +24,14 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from mysqlsts.k8s.events import object_events, pod_events
-from mysqlsts.k8s.status import IMAGE_PULL_REASONS, condition, container_statuses, is_pod_ready
+from mysqlsts.k8s.events import event_time, object_events, parse_time, pod_events
+from mysqlsts.k8s.status import (
+    IMAGE_PULL_REASONS,
+    condition,
+    container_statuses,
+    is_pod_ready,
+    pod_claims,
+)
 
 Obj = dict[str, Any]
 # (pod, container, previous instance) -> the log, or None
@@ -76,15 +85,6 @@ def _claim_wait(events: Iterable[Obj], claim: str) -> str | None:
     return waits[-1][:LINE_LIMIT] if waits else None
 
 
-def _claims_of(pod: Obj) -> list[str]:
-    volumes = (pod.get("spec") or {}).get("volumes") or []
-    return [
-        str(v["persistentVolumeClaim"]["claimName"])
-        for v in volumes
-        if (v.get("persistentVolumeClaim") or {}).get("claimName")
-    ]
-
-
 def explain_pod(pod: Obj, events: Iterable[Obj], read_log: LogReader) -> str | None:
     """Why this pod is not ready, in one line; None when it is."""
     if is_pod_ready(pod):
@@ -95,7 +95,7 @@ def explain_pod(pod: Obj, events: Iterable[Obj], read_log: LogReader) -> str | N
         why = scheduled.get("message") or scheduled.get("reason") or "no reason given"
         return f"pod {name} is Pending: {why}"
     if not container_statuses(pod):
-        for claim in _claims_of(pod):
+        for claim in pod_claims(pod):
             waits = _claim_wait(events, claim)
             if waits:
                 return f"pod {name} is Pending: its claim {claim} waits: {waits}"
@@ -138,3 +138,41 @@ def diagnose(
         if line:
             return line
     return None
+
+
+def waits_unexplained(pod: Obj) -> bool:
+    """The pod is on no node yet, and no PodScheduled=False condition says why."""
+    if (pod.get("spec") or {}).get("nodeName"):
+        return False
+    return not any(
+        c.get("type") == "PodScheduled" and c.get("status") == "False"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
+
+
+def unplaced_reason(pod: Obj, events: Iterable[Obj]) -> str | None:
+    """Why a pod that is on no node yet waits, when its own conditions do not say: the last
+    event about this pod or one of its claims since the pod was created (a claim waiting
+    for its provisioner says so only in its events), as ``<kind> <name>: <reason>:
+    <message>``. None when the pod is on a node, when its PodScheduled condition already
+    gives the scheduler's message, or when no such event exists."""
+    if not waits_unexplained(pod):
+        return None
+    meta = pod.get("metadata") or {}
+    created = parse_time(meta.get("creationTimestamp"))
+    related = [
+        e
+        for kind, name in [
+            ("Pod", meta.get("name")),
+            *(("PersistentVolumeClaim", c) for c in pod_claims(pod)),
+        ]
+        for e in object_events(events, kind, str(name), created)
+        # An earlier pod of the same name (a StatefulSet's) is not this one.
+        if kind != "Pod" or (e.get("involvedObject") or {}).get("uid") in (None, meta.get("uid"))
+    ]
+    if not related:
+        return None
+    last = max(related, key=event_time)
+    involved = last.get("involvedObject") or {}
+    message = " ".join((last.get("message") or "").split())
+    return f"{involved.get('kind')} {involved.get('name')}: {last.get('reason')}: {message}"

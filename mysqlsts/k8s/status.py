@@ -76,6 +76,16 @@ def container_status(pod: Obj, name: str) -> Obj:
     return {}
 
 
+def pod_claims(pod: Obj) -> list[str]:
+    """The names of the PersistentVolumeClaims the pod's volumes use."""
+    volumes = (pod.get("spec") or {}).get("volumes") or []
+    return [
+        str(v["persistentVolumeClaim"]["claimName"])
+        for v in volumes
+        if (v.get("persistentVolumeClaim") or {}).get("claimName")
+    ]
+
+
 def quantity(value: str | int | None) -> Decimal:
     """A resource quantity ("15Gi", "500m") as a number of base units."""
     return Decimal(parse_quantity(value if value is not None else 0))
