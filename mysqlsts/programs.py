@@ -84,10 +84,13 @@ def find_kubectl() -> Path | None:
     )
 
 
-def find_kind() -> Path | None:
-    """kind: $MYSQLSTS_KIND, the lab's build, then PATH."""
+def find_kind(prefer_lab: bool = True) -> Path | None:
+    """kind: $MYSQLSTS_KIND, then the lab's build and PATH, the lab's first when the run
+    uses the lab's node image (built for its kind) and PATH's first otherwise (the user's
+    kind, for kind's own node image)."""
     env = os.environ.get("MYSQLSTS_KIND")
-    return _first_existing([Path(env) if env else None, lab_config.load().kind_bin, _which("kind")])
+    found = [lab_config.load().kind_bin, _which("kind")]
+    return _first_existing([Path(env) if env else None, *(found if prefer_lab else found[::-1])])
 
 
 def find_docker() -> Path | None:

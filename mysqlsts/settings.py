@@ -7,6 +7,7 @@ pure function of the option values and the environment so that it is unit-tested
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -170,6 +171,15 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="SECONDS",
     ),
     OptionSpec(
+        "--registry-mirror",
+        "MYSQLSTS_REGISTRY_MIRROR",
+        "kind: pull kind's node image from this registry, and have the nodes pull the images "
+        "of docker.io, gcr.io and registry.k8s.io through it (an internal mirror); "
+        "http:// or https:// may come first (default: http for a loopback address, else "
+        "https); a loopback mirror must be a Docker container publishing that port",
+        metavar="HOST[:PORT]",
+    ),
+    OptionSpec(
         "--deploy-timeout",
         "MYSQLSTS_DEPLOY_TIMEOUT",
         "seconds to wait for the StatefulSet to become ready after applying the manifests",
@@ -182,6 +192,52 @@ OPTIONS: tuple[OptionSpec, ...] = (
 def help_text(spec: OptionSpec) -> str:
     default = "" if spec.default in (None, False) else f"; default {spec.default}"
     return f"{spec.help} [env {spec.env}{default}]"
+
+
+@dataclass(frozen=True)
+class RegistryMirror:
+    host: str
+    port: int | None
+    scheme: str  # how the nodes' containerd talks to it: http or https
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}" if self.port else self.host
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:
+            return False
+
+
+_MIRROR = re.compile(
+    r"^(?:(?P<scheme>https?)://)?(?P<host>[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(?::(?P<port>\d{1,5}))?/?$"
+)
+
+
+def parse_registry_mirror(value: Any) -> RegistryMirror | None:
+    """``HOST[:PORT]``, optionally after ``http://`` or ``https://``; None when not given.
+
+    Without a scheme a loopback mirror is spoken to in plain HTTP (as Docker does for
+    loopback registries), any other over HTTPS.
+    """
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    match = _MIRROR.match(text)
+    port = int(match["port"]) if match and match["port"] else None
+    if not match or (port is not None and not 0 < port < 65536):
+        raise InputError(
+            f"--registry-mirror {text!r} is not HOST[:PORT] (for example registry.example:5000)"
+        )
+    mirror = RegistryMirror(match["host"], port, match["scheme"] or "https")
+    if not match["scheme"] and mirror.is_loopback:
+        mirror = RegistryMirror(mirror.host, port, "http")
+    return mirror
 
 
 @dataclass(frozen=True)
@@ -202,6 +258,7 @@ class Settings:
     bench_sizes: tuple[int, ...] = DEFAULT_BENCH_SIZES
     bench_rates: tuple[int, ...] = DEFAULT_BENCH_RATES
     bench_duration: int = DEFAULT_BENCH_DURATION
+    registry_mirror: RegistryMirror | None = None
 
     def describe(self) -> str:
         source = f"manifests {self.manifests}" if self.manifests else f"profile {self.profile}"
@@ -328,6 +385,11 @@ def resolve(values: Mapping[str, Any], environ: Mapping[str, str] | None = None)
             "--local-pv-node is for --cluster existing; on kind each PV node gets a worker "
             "(--pv-node FROM=TO to choose)"
         )
+    if cluster == "existing" and raw["mysqlsts_registry_mirror"]:
+        raise InputError(
+            "--registry-mirror is for kind clusters; an existing cluster's nodes pull as "
+            "their own container runtime is configured"
+        )
     workers = positive_int(raw["mysqlsts_workers"], "--workers")
     if workers < MIN_WORKERS:
         raise InputError(
@@ -356,4 +418,5 @@ def resolve(values: Mapping[str, Any], environ: Mapping[str, str] | None = None)
         bench_sizes=positive_ints(raw["mysqlsts_bench_sizes"], "--bench-sizes"),
         bench_rates=positive_ints(raw["mysqlsts_bench_rates"], "--bench-rates"),
         bench_duration=positive_int(raw["mysqlsts_bench_duration"], "--bench-duration"),
+        registry_mirror=parse_registry_mirror(raw["mysqlsts_registry_mirror"]),
     )

@@ -4,7 +4,6 @@ with these pytest arguments needs it (cached: seconds when nothing changed)."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from mysqlsts import settings
@@ -16,10 +15,10 @@ from mysqlsts.manifests import source
 def lab_needed(pytest_args: list[str]) -> bool:
     """Whether a suite run with these pytest arguments needs the lab's images.
 
-    It does for a kind cluster, unless the run deploys manifests whose images come from
-    registries (the upstream profiles) and names its own node image: the offline profiles
-    (offline-debian is the default) and manifests derived from them use the stand-ins, and
-    kind uses the lab's node image.
+    It does for a kind cluster whose manifests run the lab's stand-in images (the offline
+    profiles, offline-debian the default, and manifests derived from them). Manifests whose
+    images come from registries (the upstream profiles, a user's) run on kind's own node
+    image: nothing is built for them.
     """
     parser = argparse.ArgumentParser(add_help=False)
     for spec in settings.OPTIONS:
@@ -38,9 +37,7 @@ def lab_needed(pytest_args: list[str]) -> bool:
         located = source.locate(chosen.profile, chosen.manifests)
     except SuiteError:
         return False
-    registry_images = not source.uses_lab_images(located.path)
-    own_node_image = bool(os.environ.get("MYSQLSTS_KIND_NODE_IMAGE"))
-    return chosen.cluster == "kind" and not (registry_images and own_node_image)
+    return chosen.cluster == "kind" and source.uses_lab_images(located.path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     if lab_needed(pytest_args):
         build.build(config.load())
     else:
-        print("[lab] not needed: no kind cluster, or registry images on a node image of your own")
+        print("[lab] not needed: the run's images come from registries, or its cluster is not kind")
     return 0
 
 

@@ -54,7 +54,7 @@ class ExistingProvider:
         )
         return placement.place(objects, mapping, [n for n in ready if is_schedulable(n)])
 
-    def preflight(self) -> None:
+    def preflight(self) -> list[str]:
         if not self.kubeconfig.is_file():
             raise InputError(f"kubeconfig {self.kubeconfig} does not exist")
         # No retries: an unreachable server must fail within the 30 s promised to users.
@@ -70,6 +70,7 @@ class ExistingProvider:
             self.nodes = self.kube.list_nodes()
         except KubeError as error:
             raise EnvironmentProblem(f"cannot list nodes: {error}") from None
+        return ["the cluster's nodes pull the deployment's images as they are configured to"]
 
     def up(self, pvs: Placement) -> ClusterInfo:
         assert self.kube is not None, "preflight() first"

@@ -2,7 +2,13 @@
 
 pytest-kind's own ``kind_cluster`` fixture is not usable here (it is not xdist-aware and
 cannot take a kind config), so the suite drives its KindCluster class from the controller
-process, with the lab's kind binary and node image (nothing is downloaded).
+process. Two paths:
+
+- offline: the deployment runs the lab's stand-in images, so the cluster runs on the lab's
+  node image (which carries them) with the lab's kind; nothing is pulled;
+- online: the deployment's images come from registries, so the cluster runs on kind's own
+  node image (``kind_release``), pulled when missing (through ``--registry-mirror`` when
+  given), with the kind on PATH; nothing is built.
 """
 
 from __future__ import annotations
@@ -16,10 +22,10 @@ from pathlib import Path
 from pytest_kind.cluster import KindCluster
 
 from mysqlsts import programs
-from mysqlsts.cluster import kind_config
+from mysqlsts.cluster import kind_config, kind_release, mirror
+from mysqlsts.cluster.mirror import Relay, canonical
 from mysqlsts.cluster.provider import CLIENT_IMAGE_ENV, NODE_ACCESS_DOCKER, ClusterInfo
 from mysqlsts.errors import EnvironmentProblem
-from mysqlsts.files import remove_tree
 from mysqlsts.k8s.client import Obj
 from mysqlsts.lab import config as lab_config
 from mysqlsts.manifests import placement
@@ -28,14 +34,8 @@ from mysqlsts.settings import Settings
 from mysqlsts.stopwatch import Stopwatch
 
 DOCKER_TIMEOUT = 20.0
-
-
-def canonical(ref: str) -> str:
-    """An image reference as containerd lists it (Docker Hub's images fully qualified)."""
-    first = ref.split("/", 1)[0]
-    if "/" in ref and ("." in first or ":" in first or first == "localhost"):
-        return ref  # names its registry already
-    return f"docker.io/{ref if '/' in ref else 'library/' + ref}"
+PULL_TIMEOUT = 900.0  # a node image is about 1 GB
+EMPTY_TIMEOUT = 60.0
 
 
 def docker_has_image(image: str) -> bool:
@@ -63,19 +63,17 @@ def needs_lab(images: list[str]) -> bool:
     return bool(set(images) & set(lab_config.load().images.values()))
 
 
-def node_image(images: list[str]) -> str | None:
-    """The node image: $MYSQLSTS_KIND_NODE_IMAGE, else the lab's.
+def is_lab_image(image: str) -> bool:
+    return image in lab_config.load().images.values()
 
-    The lab's is required when the deployment runs the lab's images (nothing can be
-    pulled then); otherwise it is preferred when built (nothing to download), and kind's
-    default is the last resort.
-    """
-    if os.environ.get("MYSQLSTS_KIND_NODE_IMAGE"):
-        return os.environ["MYSQLSTS_KIND_NODE_IMAGE"]
-    lab_image = lab_config.load().node_image
-    if needs_lab(images) or docker_has_image(lab_image):
-        return lab_image
-    return None
+
+def node_image(images: list[str]) -> str:
+    """The node image: $MYSQLSTS_KIND_NODE_IMAGE, else the lab's when the deployment runs
+    the lab's images (it carries them), else kind's own (``kind_release.NODE_IMAGE``)."""
+    chosen = kind_release.chosen_node_image()
+    if chosen:
+        return chosen
+    return lab_config.load().node_image if needs_lab(images) else kind_release.NODE_IMAGE
 
 
 def client_image(fallback: str) -> str:
@@ -112,6 +110,15 @@ class KindProvider:
         self.workers = kind_config.worker_names(self.name, settings.workers)
         self.kind_bin: Path | None = None
         self.node_image: str | None = None
+        # The node image as this machine's Docker pulls it (through the mirror, if any),
+        # when it is not there yet.
+        self.node_image_pull: str | None = None
+        # Set by preflight when the mirror is a container on this machine's loopback.
+        self.mirror_endpoint: str | None = None
+        self.relay: Relay | None = None
+        self.relay_connected = False
+        # Node -> (host directory, path inside the node) of its PV mounts.
+        self.pv_mounts: dict[str, list[tuple[Path, str]]] = {}
         self.created = False
         self.adopted = False
         self.cluster: KindCluster | None = None
@@ -132,22 +139,49 @@ class KindProvider:
             raise EnvironmentProblem(f"kind get clusters failed: {done.first_error_line()}")
         return [line.strip() for line in done.stdout.splitlines() if line.strip()]
 
-    def preflight(self) -> None:
-        self.kind_bin = programs.find_kind()
+    def preflight(self) -> list[str]:
+        offline = needs_lab(self.images)
+        self.kind_bin = programs.find_kind(prefer_lab=offline)
         if self.kind_bin is None:
             raise EnvironmentProblem(
                 f"kind binary not found (looked at $MYSQLSTS_KIND, {lab_config.load().kind_bin} "
-                "and PATH): build the lab with `tox -e lab` or install kind"
+                f"and PATH): install kind {kind_release.KIND_VERSION}, or build the lab with "
+                "`tox -e lab`"
             )
         check_docker()
         self.node_image = node_image(self.images)
         self.client_image = client_image(self.mysql_image)
-        if self.node_image and not docker_has_image(self.node_image):
-            raise EnvironmentProblem(
-                f"kind node image {self.node_image} is not in the local Docker: build it with "
-                "`tox -e lab` (nothing can be pulled here)"
-            )
+        registry = self.settings.registry_mirror
+        if is_lab_image(self.node_image):
+            if not docker_has_image(self.node_image):
+                raise EnvironmentProblem(
+                    f"kind node image {self.node_image} is not in the local Docker: build it "
+                    "with `tox -e lab` (the offline profiles pull nothing)"
+                )
+        else:
+            pulled = mirror.through(registry, self.node_image) if registry else None
+            self.node_image = pulled or self.node_image
+            if not docker_has_image(self.node_image):
+                self.node_image_pull = self.node_image
+        if registry:
+            self.mirror_endpoint, self.relay = mirror.node_endpoint(registry)
         self.adopted = self.name in self._existing_clusters()
+        return [self._pull_plan()]
+
+    def _pull_plan(self) -> str:
+        """One line: which images this run will pull, and from where."""
+        registry = self.settings.registry_mirror
+        source = f" through the mirror {registry.address}" if registry else ""
+        in_cluster = [i for i in dict.fromkeys([*self.images, self.client_image])]
+        in_cluster = [i for i in in_cluster if not is_lab_image(i) and not docker_has_image(i)]
+        parts = []
+        if self.node_image_pull:
+            parts.append(f"kind node image {self.node_image_pull}")
+        if in_cluster:
+            parts.append(f"into the cluster{source}: {', '.join(in_cluster)}")
+        if not parts:
+            return f"pulls nothing: kind {self.kind_bin}, node image {self.node_image}"
+        return f"will pull {'; '.join(parts)} (kind {self.kind_bin})"
 
     def place(self, objects: list[Obj]) -> Placement:
         """One worker per node the PVs name (the others spare); PVs that name no node get
@@ -199,15 +233,23 @@ class KindProvider:
                 f"kind cluster {self.name} already existed: used as is and not deleted at the end"
             )
         else:
+            self._pull_node_image(notes)
             paths = pvs.paths_by_node()
             mounts = [
                 kind_config.host_dirs(self.state_dir, worker, paths.get(worker, []))
                 for worker in self.workers
             ]
+            self.pv_mounts = dict(zip(self.workers, mounts, strict=True))
             for host, _ in (m for worker in mounts for m in worker):
                 host.mkdir(parents=True, exist_ok=True)
+            every_node, patches = [], []
+            if self.mirror_endpoint:
+                every_node = mirror.write_hosts_dirs(
+                    self.state_dir / "certs.d", self.mirror_endpoint
+                )
+                patches = [mirror.CONTAINERD_PATCH]
             config_file = self.state_dir / "kind-config.yaml"
-            config_file.write_text(kind_config.render(mounts))
+            config_file.write_text(kind_config.render(mounts, every_node, patches))
             # Recorded before creating: an interrupted create still leaves node
             # containers that teardown must remove.
             self.created = True
@@ -218,9 +260,17 @@ class KindProvider:
                     f"kind create cluster --name {self.name} failed (exit {error.returncode}); "
                     "kind's own output is above"
                 ) from None
+            notes.append(f"kind cluster {self.name} created with node image {self.node_image}")
+        if self.relay is not None:
+            self.relay_connected = mirror.connect(self.relay) or self.relay_connected
             notes.append(
-                f"kind cluster {self.name} created with node image "
-                f"{self.node_image or 'kind default'}"
+                f"the nodes pull docker.io, gcr.io and registry.k8s.io through "
+                f"{self.mirror_endpoint} (the mirror's container {self.relay.container})"
+            )
+        elif self.mirror_endpoint:
+            notes.append(
+                f"the nodes pull docker.io, gcr.io and registry.k8s.io through "
+                f"{self.mirror_endpoint}"
             )
         self._load_images(notes)
         spare = sorted(set(self.workers) - set(pvs.pv_nodes))
@@ -231,6 +281,20 @@ class KindProvider:
         return ClusterInfo(
             "kind", self.name, self.kubeconfig, self.client_image, NODE_ACCESS_DOCKER, notes
         )
+
+    def _pull_node_image(self, notes: list[str]) -> None:
+        """Pull kind's node image when it is missing (kind would, but silently)."""
+        if not self.node_image_pull:
+            return
+        print(f"mysqlsts: pulling kind node image {self.node_image_pull} ...", flush=True)
+        watch = Stopwatch()
+        done = programs.run(["docker", "pull", self.node_image_pull], timeout=PULL_TIMEOUT)
+        if done.returncode != 0:
+            raise EnvironmentProblem(
+                f"could not pull kind node image {self.node_image_pull}: {done.first_error_line()}"
+            )
+        notes.append(f"pulled kind node image {self.node_image_pull} in {watch}")
+        self.node_image_pull = None
 
     def _nodes_missing(self, images: list[str]) -> list[str]:
         """The ``images`` that some node's containerd lacks (the lab's node image carries
@@ -280,7 +344,13 @@ class KindProvider:
                 ]
             return []
         lines: list[str] = []
+        if self.relay is not None and self.relay_connected:
+            lines += mirror.disconnect(self.relay)
+            self.relay_connected = False
         if self.created and self.kind_bin is not None:
+            # Before the nodes go: what the pods wrote there belongs to root or to mysqld's
+            # uid, which a user who is not root cannot remove from the host.
+            lines += self._empty_pv_mounts()
             watch = Stopwatch()
             done = programs.run(
                 [
@@ -301,7 +371,31 @@ class KindProvider:
                     f"could not delete kind cluster {self.name}: {done.first_error_line()}"
                 )
             self.created = False
-            # The run's directory holds the PV data the nodes wrote (bind mounts); it
-            # goes with the cluster.
-            lines += remove_tree(self.state_dir)
         return lines
+
+    def _empty_pv_mounts(self) -> list[str]:
+        """Empty each PV mount from inside its node (root there), or, when the node is
+        gone, from a throwaway container of the node image; lines for what failed."""
+        problems: list[str] = []
+        for node, mounts in self.pv_mounts.items():
+            for host, inside in mounts:
+                if not host.exists() or not any(host.iterdir()):
+                    continue
+                emptied = programs.run(
+                    ["docker", "exec", node, "find", inside, "-mindepth", "1", "-delete"],
+                    timeout=EMPTY_TIMEOUT,
+                )
+                if emptied.returncode != 0 and self.node_image:
+                    emptied = programs.run(
+                        [
+                            "docker", "run", "--rm", "--entrypoint", "find",
+                            "-v", f"{host}:/pv", self.node_image, "/pv", "-mindepth", "1", "-delete",
+                        ],
+                        timeout=EMPTY_TIMEOUT,
+                    )  # fmt: skip
+                if emptied.returncode != 0:
+                    problems.append(
+                        f"could not empty the PV data in {host} ({node}:{inside}): "
+                        f"{emptied.first_error_line()}"
+                    )
+        return problems

@@ -28,18 +28,43 @@ def host_dirs(state_dir: Path, node: str, pv_paths: list[str]) -> list[tuple[Pat
     return [(state_dir / "pv" / node / str(index), path) for index, path in enumerate(seen)]
 
 
-def kind_config(workers: list[list[tuple[Path, str]]]) -> dict[str, Any]:
-    """The config for a control plane and one worker per entry (its mounts)."""
-    nodes: list[dict[str, Any]] = [{"role": "control-plane"}]
+def _mount(host: Path, inside: str, read_only: bool = False) -> dict[str, Any]:
+    mount: dict[str, Any] = {"hostPath": str(host), "containerPath": inside}
+    if read_only:
+        mount["readOnly"] = True
+    return mount
+
+
+def kind_config(
+    workers: list[list[tuple[Path, str]]],
+    every_node: list[tuple[Path, str]] | None = None,
+    containerd_patches: list[str] | None = None,
+) -> dict[str, Any]:
+    """The config for a control plane and one worker per entry (its PV mounts).
+
+    ``every_node`` is mounted read-only into every node (the registry mirror's hosts.toml
+    files); ``containerd_patches`` go to kind's containerdConfigPatches.
+    """
+    shared = [_mount(host, inside, read_only=True) for host, inside in every_node or []]
+    control_plane: dict[str, Any] = {"role": "control-plane"}
+    if shared:
+        control_plane["extraMounts"] = shared
+    nodes: list[dict[str, Any]] = [control_plane]
     for mounts in workers:
         worker: dict[str, Any] = {"role": "worker"}
-        if mounts:
-            worker["extraMounts"] = [
-                {"hostPath": str(host), "containerPath": inside} for host, inside in mounts
-            ]
+        if mounts or shared:
+            worker["extraMounts"] = [*(_mount(h, i) for h, i in mounts), *shared]
         nodes.append(worker)
-    return {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4", "nodes": nodes}
+    config: dict[str, Any] = {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4"}
+    if containerd_patches:
+        config["containerdConfigPatches"] = list(containerd_patches)
+    config["nodes"] = nodes
+    return config
 
 
-def render(workers: list[list[tuple[Path, str]]]) -> str:
-    return yaml.safe_dump(kind_config(workers), sort_keys=False)
+def render(
+    workers: list[list[tuple[Path, str]]],
+    every_node: list[tuple[Path, str]] | None = None,
+    containerd_patches: list[str] | None = None,
+) -> str:
+    return yaml.safe_dump(kind_config(workers, every_node, containerd_patches), sort_keys=False)

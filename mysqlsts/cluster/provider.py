@@ -47,8 +47,9 @@ class Provider(Protocol):
         """Whether data written under the PV paths stays on the node after the run
         (a borrowed cluster's disk), so that the run must remove it itself."""
 
-    def preflight(self) -> None:
-        """Fail with one line if the provider cannot work; create nothing."""
+    def preflight(self) -> list[str]:
+        """Fail with one line if the provider cannot work; create nothing. Returns lines
+        for the user (what the run will pull)."""
 
     def place(self, objects: list[Obj]) -> Placement:
         """Which cluster node stands for each node the PVs name (after ``preflight``);

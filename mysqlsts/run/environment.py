@@ -137,7 +137,8 @@ class Run:
         self.provider = make_provider(
             self.settings, self.state_dir, list(deployment.images), deployment.mysql_image
         )
-        self.provider.preflight()
+        for line in self.provider.preflight():
+            self.say(f"mysqlsts: {line}")
         self.placement = self.provider.place(list(deployment.objects))
         mapped = transformations.map_pv_nodes(list(deployment.objects), self.placement.mapping)
         self.changes += mapped.changes

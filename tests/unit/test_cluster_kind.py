@@ -119,7 +119,7 @@ def test_the_lab_node_image_is_required_only_for_the_labs_images(
     monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: False)
     lab = cluster_kind.lab_config.load()
     assert cluster_kind.node_image([lab.images["mysql_standin"]]) == lab.node_image
-    assert cluster_kind.node_image(["mysql:5.7"]) is None  # kind's default
+    assert cluster_kind.node_image(["mysql:5.7"]) == cluster_kind.kind_release.NODE_IMAGE
     monkeypatch.setenv("MYSQLSTS_KIND_NODE_IMAGE", "kindest/node:v1")
     assert cluster_kind.node_image([lab.images["mysql_standin"]]) == "kindest/node:v1"
 
@@ -130,3 +130,75 @@ def test_client_image_prefers_the_environment(monkeypatch: pytest.MonkeyPatch) -
     assert cluster_kind.client_image("mysql:5.7") == "registry/client:1"
     monkeypatch.delenv("MYSQLSTS_CLIENT_IMAGE")
     assert cluster_kind.client_image("mysql:5.7") == "mysql:5.7"
+
+
+def test_the_pv_data_is_emptied_from_inside_the_node_then_from_a_throwaway_container(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user who is not root cannot remove what mysqld (uid 999) wrote on the host."""
+    calls: list[list[str]] = []
+
+    def run(argv: list[str], timeout: float) -> object:
+        calls.append([str(a) for a in argv])
+        failed = argv[1] == "exec"  # the node is gone
+        return cluster_kind.programs.Completed(1 if failed else 0, "", "error: no such container")
+
+    monkeypatch.setattr(cluster_kind.programs, "run", run)
+    provider = make(tmp_path, [])
+    provider.node_image = "kindest/node:v1"
+    data = tmp_path / "pv" / "w" / "0"
+    data.mkdir(parents=True)
+    (data / "ibdata1").write_text("x")
+    empty = tmp_path / "pv" / "w" / "1"
+    empty.mkdir()
+    provider.pv_mounts = {"w": [(data, "/mnt/data"), (empty, "/mnt/other")]}
+    assert provider._empty_pv_mounts() == []
+    assert calls == [
+        ["docker", "exec", "w", "find", "/mnt/data", "-mindepth", "1", "-delete"],
+        ["docker", "run", "--rm", "--entrypoint", "find", "-v", f"{data}:/pv",
+         "kindest/node:v1", "/pv", "-mindepth", "1", "-delete"],
+    ]  # fmt: skip
+
+
+def test_the_online_path_says_in_one_line_what_it_will_pull(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MYSQLSTS_KIND_NODE_IMAGE", raising=False)
+    monkeypatch.delenv("MYSQLSTS_CLIENT_IMAGE", raising=False)
+    monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: False)
+    monkeypatch.setattr(cluster_kind.programs, "find_kind", lambda prefer_lab: Path("/bin/kind"))
+    monkeypatch.setattr(cluster_kind, "check_docker", lambda: None)
+    monkeypatch.setattr(cluster_kind.KindProvider, "_existing_clusters", lambda self: [])
+    provider = cluster_kind.KindProvider(
+        settings.resolve({}, {}),
+        tmp_path,
+        ["mysql:5.7-debian", "gcr.io/x/xb:1"],
+        "mysql:5.7-debian",
+    )
+    (line,) = provider.preflight()
+    assert line == (
+        f"will pull kind node image {cluster_kind.kind_release.NODE_IMAGE}; into the cluster: "
+        "mysql:5.7-debian, gcr.io/x/xb:1 (kind /bin/kind)"
+    )
+
+
+def test_through_a_mirror_the_node_image_is_pulled_from_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MYSQLSTS_KIND_NODE_IMAGE", "kindest/node:v1.32.0")
+    monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: False)
+    monkeypatch.setattr(cluster_kind.programs, "find_kind", lambda prefer_lab: Path("/bin/kind"))
+    monkeypatch.setattr(cluster_kind, "check_docker", lambda: None)
+    monkeypatch.setattr(cluster_kind.KindProvider, "_existing_clusters", lambda self: [])
+    monkeypatch.setattr(
+        cluster_kind.mirror, "node_endpoint", lambda m: ("https://r.corp:5000", None)
+    )
+    provider = cluster_kind.KindProvider(
+        settings.resolve({"registry_mirror": "r.corp:5000"}, {}),
+        tmp_path,
+        ["mysql:5.7"],
+        "mysql:5.7",
+    )
+    (line,) = provider.preflight()
+    assert provider.node_image == "r.corp:5000/kindest/node:v1.32.0"
+    assert "through the mirror r.corp:5000: mysql:5.7" in line

@@ -226,7 +226,8 @@ def test_a_changed_storage_template_is_refused(tmp_path: Path) -> None:
         (["--profile=offline", "-n", "2"], None, True),
         (["--manifests", "manifests/defects/no-liveness-probe"], None, True),  # an overlay
         (["--profile", "offline-debian"], "kindest/node:v1.34.0", True),  # lab images
-        (["--profile", "upstream"], None, True),  # still kind's node image from the lab
+        (["--profile", "upstream"], None, False),  # kind's own node image, pulled
+        (["--profile", "upstream-debian", "--registry-mirror", "127.0.0.1:5001"], None, False),
         (["--profile", "upstream"], "kindest/node:v1.34.0", False),
         (["--profile", "upstream-debian"], "kindest/node:v1.34.0", False),
         (["--cluster", "existing"], None, False),

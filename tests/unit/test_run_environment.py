@@ -30,8 +30,8 @@ class FakeProvider:
         self.tmp_path = tmp_path
         self.downs: list[bool] = []
 
-    def preflight(self) -> None:
-        pass
+    def preflight(self) -> list[str]:
+        return []
 
     def place(self, objects: list[Any]) -> Placement:
         mapping = {"172.31.170.51": "node-1"}
