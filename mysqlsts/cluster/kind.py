@@ -386,11 +386,10 @@ class KindProvider:
                     timeout=EMPTY_TIMEOUT,
                 )
                 if emptied.returncode != 0 and self.node_image:
+                    throwaway = ["docker", "run", "--rm", "--entrypoint", "find"]
                     emptied = programs.run(
-                        [
-                            "docker", "run", "--rm", "--entrypoint", "find",
-                            "-v", f"{host}:/pv", self.node_image, "/pv", "-mindepth", "1", "-delete",
-                        ],
+                        [*throwaway, "-v", f"{host}:/pv", self.node_image, "/pv", "-mindepth",
+                         "1", "-delete"],
                         timeout=EMPTY_TIMEOUT,
                     )  # fmt: skip
                 if emptied.returncode != 0:
