@@ -6,9 +6,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from mysqlsts.lab import docker, gobuild, gomod, host, images, nodeimage, rootfs
+from mysqlsts.lab import docker, gobuild, gomod, host, images, nodeimage, root, rootfs
 from mysqlsts.lab.config import LAB_DIR, LabConfig
-from mysqlsts.lab.steps import Log, Step, StepFailed, log_dir, run_all
+from mysqlsts.lab.steps import Log, Step, StepFailed, is_done, log_dir, run_all
 from mysqlsts.stopwatch import Stopwatch
 
 # Image directories that have no packages.txt of their own take another's rootfs.
@@ -135,15 +135,34 @@ def prune_superseded(current_keys: set[str]) -> list[str]:
     return stale
 
 
+def get_root_if_needed(steps: list[Step]) -> None:
+    """Stop here, or run the whole build again under ``sudo -n``, when this user is not
+    root and some work still to do needs root (mysqlsts.lab.root)."""
+    if root.is_root():
+        return
+    pending = host.root_work() + [s.name for s in steps if s.needs_root and not is_done(s)]
+    if not pending:
+        return
+    if not root.sudo_works():
+        print(f"[lab] FAILED {root.refusal(pending)}", flush=True)
+        raise SystemExit(1)
+    print(f"[lab] as root through sudo -n, for: {'; '.join(pending)}", flush=True)
+    raise SystemExit(subprocess.run(root.sudo_argv(["-m", "mysqlsts.lab", "build"])).returncode)
+
+
 def build(config: LabConfig) -> None:
     try:
         gomod.check(config)
     except StepFailed as error:
         print(f"[lab] FAILED {error}", flush=True)
         raise SystemExit(1) from None
-    prepare_host()
     steps = plan(config)
-    run_all(steps)
+    get_root_if_needed(steps)
+    prepare_host()
+    try:
+        run_all(steps)
+    finally:
+        root.hand_back()
     stale = prune_superseded({step.key() for step in steps})
     if stale:
         print(f"[lab] removed {len(stale)} base image(s) of earlier inputs", flush=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -148,8 +149,48 @@ def raise_inotify_limits(log: Log) -> list[str]:
     return raised
 
 
+def shim_pending() -> bool:
+    """Whether dockerd's runtime shim still has to be installed or registered (or removed)."""
+    needs_shim = bounding_set_lacks_sys_resource()
+    if needs_shim and (
+        not SHIM_PATH.is_file()
+        or SHIM_PATH.read_bytes() != (LAB_DIR / "host" / "runc-shim").read_bytes()
+    ):
+        return True
+    current = json.loads(DAEMON_JSON.read_text()) if DAEMON_JSON.exists() else {}
+    return desired_daemon_config(current, needs_shim) != current
+
+
+def low_inotify_limits() -> list[str]:
+    return [
+        name
+        for name, wanted in INOTIFY_LIMITS.items()
+        if int(sysctl_path(name).read_text().strip()) < wanted
+    ]
+
+
+def root_work() -> list[str]:
+    """What the host step would do that needs root, in words (empty: nothing)."""
+    work = []
+    packages = missing_packages()
+    if packages:
+        work.append(f"install {', '.join(packages)} (apt-get)")
+    if shim_pending():
+        work.append(f"register the runtime shim {SHIM_PATH} in {DAEMON_JSON}")
+    if not docker_running():
+        work.append("start dockerd")
+    return work
+
+
 def prepare(log: Log) -> None:
     """The whole host step: packages, runtime shim, dockerd, inotify limits."""
+    if os.geteuid() != 0:
+        # A user's own Docker, prepared already (build() ran this as root otherwise).
+        low = low_inotify_limits()
+        if low:
+            log.write(f"not root: {', '.join(low)} left as they are (several clusters at once "
+                      "may run out of inotify instances)")  # fmt: skip
+        return
     raise_inotify_limits(log)
     packages = missing_packages()
     if packages:

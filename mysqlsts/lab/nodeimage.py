@@ -156,6 +156,7 @@ def base_step(config: LabConfig, packages: list[str]) -> Step:
         ),
         action=action,
         is_present=lambda key: docker.image_exists(rootfs.base_tag(tag_prefix, key)),
+        needs_root=True,  # debootstrap and chroot
     )
 
 

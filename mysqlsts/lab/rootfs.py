@@ -72,4 +72,5 @@ def rootfs_step(config: LabConfig, kind: str, packages: list[str]) -> Step:
         inputs=(config.debian_suite, config.debian_mirror, packages, Path(__file__)),
         action=action,
         is_present=lambda key: docker.image_exists(base_tag(kind, key)),
+        needs_root=True,  # debootstrap and chroot
     )

@@ -137,6 +137,8 @@ class Step:
     inputs: Iterable[object]
     action: Callable[[Log, str], None]
     is_present: Callable[[str], bool]
+    # Whether running it needs root (mysqlsts.lab.root): debootstrap, chroot.
+    needs_root: bool = False
 
     def __post_init__(self) -> None:
         # Computed once: every later use (reuse check, dependants' inputs) sees one key.
@@ -155,10 +157,16 @@ def stamp_matches(name: str, key: str) -> bool:
     return stamp.exists() and stamp.read_text().strip() == key
 
 
+def is_done(step: Step) -> bool:
+    """Whether ``step`` would be reused (its inputs unchanged, its output there)."""
+    key = step.key()
+    return stamp_matches(step.name, key) and step.is_present(key)
+
+
 def run_step(step: Step) -> str:
     """Run (or reuse) one step and return its input key."""
     key = step.key()
-    if stamp_matches(step.name, key) and step.is_present(key):
+    if is_done(step):
         _say(f"= {step.name}: reused (inputs unchanged, key {key})")
         return key
     log = Log(log_dir() / f"{step.name.replace(' ', '-').replace('/', '_')}.log")

@@ -270,3 +270,56 @@ def test_the_lab_names_every_application_image_under_its_prefix() -> None:
     images = config.load().images
     for key in nodeimage.APPLICATION_IMAGES:
         assert images[key].startswith(LAB_IMAGE_PREFIX), (key, images[key])
+
+
+def test_a_user_who_is_not_root_and_has_no_sudo_is_told_which_steps_need_root(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mysqlsts.lab import build, root
+
+    monkeypatch.setattr(root, "is_root", lambda: False)
+    monkeypatch.setattr(root, "sudo_works", lambda: False)
+    monkeypatch.setattr(build.host, "root_work", lambda: ["start dockerd"])
+    monkeypatch.setattr(build, "is_done", lambda step: False)
+    rootfs = steps.Step("rootfs toolbox", (), lambda log, key: None, lambda key: False, True)
+    gobuild_step = steps.Step("go build kind", (), lambda log, key: None, lambda key: False)
+    with pytest.raises(SystemExit) as stopped:
+        build.get_root_if_needed([gobuild_step, rootfs])
+    assert stopped.value.code == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith("[lab] FAILED these lab steps need root: start dockerd; rootfs toolbox.")
+
+
+def test_with_password_less_sudo_the_build_runs_again_as_root_with_the_users_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from mysqlsts.lab import build, root
+
+    monkeypatch.setenv("MYSQLSTS_LAB_CACHE", str(tmp_path))
+    monkeypatch.setattr(root, "is_root", lambda: False)
+    monkeypatch.setattr(root, "sudo_works", lambda: True)
+    monkeypatch.setattr(build.host, "root_work", lambda: ["start dockerd"])
+    ran: list[list[str]] = []
+
+    def run(argv: list[str]) -> build.subprocess.CompletedProcess[bytes]:
+        ran.append(argv)
+        return build.subprocess.CompletedProcess(argv, 0)
+
+    monkeypatch.setattr(build.subprocess, "run", run)
+    with pytest.raises(SystemExit) as stopped:
+        build.get_root_if_needed([])
+    assert stopped.value.code == 0
+    (argv,) = ran
+    assert argv[:3] == ["sudo", "-n", "env"]
+    assert f"MYSQLSTS_LAB_CACHE={tmp_path}" in argv
+    assert argv[-3:] == ["-m", "mysqlsts.lab", "build"]
+
+
+def test_nothing_left_to_do_needs_no_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mysqlsts.lab import build, root
+
+    monkeypatch.setattr(root, "is_root", lambda: False)
+    monkeypatch.setattr(build.host, "root_work", lambda: [])
+    monkeypatch.setattr(build, "is_done", lambda step: True)
+    rootfs = steps.Step("rootfs toolbox", (), lambda log, key: None, lambda key: True, True)
+    build.get_root_if_needed([rootfs])  # returns: the build goes on as this user
