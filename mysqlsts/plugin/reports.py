@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from mysqlsts.errors import EXIT_BAD_INPUT, EXIT_SECRET_FOUND, NotDeclared
+from mysqlsts.errors import EXIT_BAD_INPUT, EXIT_SECRET_FOUND, NotDeclared, SuiteError
 from mysqlsts.plugin import fixtures
+from mysqlsts.plugin.options import resolve_settings
 from mysqlsts.plugin.state import (
     E2E_FIXTURES,
     INFO_KEY,
@@ -31,7 +32,15 @@ from mysqlsts.plugin.state import (
     say,
 )
 from mysqlsts.redaction import contains_secret, redact, registered_secrets
-from mysqlsts.reporting import allure_results, attachments, durations, evidence, folders, secretscan
+from mysqlsts.reporting import (
+    allure_results,
+    attachments,
+    durations,
+    evidence,
+    folders,
+    secretscan,
+    summary,
+)
 from mysqlsts.run.environment import new_run_id
 from mysqlsts.run.evidence import broken_state
 
@@ -106,6 +115,30 @@ def record_setup_failure(
         allure_results.write_setup_failure(
             Path(results), headline, evidence, int(started * 1000), int(time.time() * 1000)
         )
+    reporting = config.stash.get(REPORTS_KEY, None)
+    if reporting is None:
+        return
+    folder = reporting.folder
+    present = evidence.is_file()
+    folder.junit.write_text(
+        summary.setup_failure_junit(
+            headline, time.time() - started, redact(evidence.read_text()) if present else ""
+        )
+    )
+    (folder.path / summary.SUMMARY_FILE).write_text(
+        summary.setup_failure_markdown(_title(config), headline, evidence.name if present else None)
+    )
+
+
+def _title(config: pytest.Config) -> str:
+    """What ran where: the manifests (profile or path) and the cluster."""
+    info = config.stash.get(INFO_KEY, None)
+    if info is not None:
+        return f"{info.source} on {info.provider} cluster {info.cluster_name}"
+    try:
+        return resolve_settings(config).describe()
+    except SuiteError:  # a title is not worth a second failure
+        return "the conformance suite"
 
 
 def finish_reports(config: pytest.Config) -> None:
@@ -178,12 +211,44 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.write_line("changes made by the suite:")
     for text in [*info.changes, *info.notes]:
         terminalreporter.write_line(f"  - {redact(text)}")
-    reported = [(r.nodeid, r.when, r.duration) for r in collected_reports(terminalreporter)]
+    reports = collected_reports(terminalreporter)
+    reported = [(r.nodeid, r.when, r.duration) for r in reports]
     times = durations.by_suite(reported)
     if times:
         terminalreporter.write_line("time per suite (setup, tests and teardown; summed):")
         for text in durations.lines(times):
             terminalreporter.write_line(f"  {text}")
+    reporting = config.stash.get(REPORTS_KEY, None)
+    if reporting is not None:
+        text = summary.markdown(
+            _title(config),
+            summary_rows(reports),
+            durations.lines(times) if times else [],
+            [redact(t) for t in [*info.changes, *info.notes]],
+        )
+        (reporting.folder.path / summary.SUMMARY_FILE).write_text(redact(text))
+
+
+def summary_rows(reports: list[pytest.TestReport]) -> list[summary.Row]:
+    """One row per test: its worst phase (a failed setup is an error, as pytest says)."""
+    rows: dict[str, summary.Row] = {}
+    for report in reports:
+        if report.passed and report.when != "call":
+            continue
+        if report.failed:
+            outcome = "failed" if report.when == "call" else "error"
+        elif report.skipped:
+            outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
+        else:
+            outcome = "xpassed" if hasattr(report, "wasxfail") else "passed"
+        if report.skipped and isinstance(report.longrepr, tuple):
+            message = str(report.longrepr[2]).removeprefix("Skipped: ")
+        else:
+            message = report.longreprtext.strip().splitlines()[-1] if report.failed else ""
+        known = rows.get(report.nodeid)
+        if known is None or known.outcome == "passed":
+            rows[report.nodeid] = summary.Row(report.nodeid, outcome, redact(message))
+    return list(rows.values())
 
 
 # -- each test's report ---------------------------------------------------------------------

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from mysqlsts.cli import reports as cli_reports
 from mysqlsts.cli import secretscan as cli_secretscan
-from mysqlsts.errors import EXIT_SECRET_FOUND
+from mysqlsts.errors import EXIT_SECRET_FOUND, DeploymentFailed
 from mysqlsts.manifests.model import discover
 from mysqlsts.plugin import fixtures, lifecycle
 from mysqlsts.redaction import redact, register_secret
@@ -521,6 +521,34 @@ def test_an_e2e_run_writes_its_reports_folder(e2e_project: pytest.Pytester) -> N
     assert "Allure HTML not generated, its generator is not installed: run `npm ci`" in output
     assert f"mysqlsts: reports in {folder}" in output
     assert "SECRET LEAK" not in output
+    summary_md = (folder / "summary.md").read_text()
+    assert "**1 failed, 1 passed**" in summary_md
+    assert "| `suites/storage/test_claims.py::test_fails` | failed |" in summary_md
+    assert "123456" not in summary_md
+
+
+class SetupFailingRun(FakeRun):
+    @property
+    def setup_evidence(self) -> Path:
+        return self.report_dir / "mysqlsts-setup-failure.txt"
+
+    def up(self) -> RunInfo:
+        self.setup_evidence.write_text("events: init-mysql exited 1; -p***")
+        raise DeploymentFailed("the deployment did not come up: pod mysql-0: hostname")
+
+
+def test_a_run_that_ends_in_setup_writes_one_junit_error_and_a_summary(
+    e2e_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lifecycle, "Run", SetupFailingRun)
+    (e2e_project.path / "suites" / "storage" / "test_claims.py").write_text(SUITE_TESTS)
+    result = e2e_project.runpytest("suites", "-p", "no:pytest-kind", "-p", "no:cacheprovider")
+    assert result.ret == DeploymentFailed.exit_code
+    folder = (e2e_project.path / "reports" / "latest").resolve()
+    junit = (folder / "junit.xml").read_text()
+    assert 'name="setup"' in junit and 'errors="1"' in junit
+    assert "pod mysql-0: hostname" in junit and "init-mysql exited 1" in junit
+    assert "the setup failed: no check ran" in (folder / "summary.md").read_text()
 
 
 def test_a_leak_fails_the_run_loudly(e2e_project: pytest.Pytester) -> None:
