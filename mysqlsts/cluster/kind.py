@@ -21,8 +21,8 @@ from pathlib import Path
 
 from pytest_kind.cluster import KindCluster
 
-from mysqlsts import programs
-from mysqlsts.cluster import kind_config, kind_release, mirror
+from mysqlsts import kind_release, programs
+from mysqlsts.cluster import kind_config, mirror
 from mysqlsts.cluster.mirror import Relay, canonical
 from mysqlsts.cluster.provider import CLIENT_IMAGE_ENV, NODE_ACCESS_DOCKER, ClusterInfo
 from mysqlsts.errors import EnvironmentProblem
@@ -30,12 +30,17 @@ from mysqlsts.k8s.client import Obj
 from mysqlsts.lab import config as lab_config
 from mysqlsts.manifests import placement
 from mysqlsts.manifests.placement import Placement
+from mysqlsts.redaction import registered_secrets
+from mysqlsts.reporting import secretscan
 from mysqlsts.settings import Settings
 from mysqlsts.stopwatch import Stopwatch
 
 DOCKER_TIMEOUT = 20.0
 PULL_TIMEOUT = 900.0  # a node image is about 1 GB
 EMPTY_TIMEOUT = 60.0
+EXPORT_TIMEOUT = 300.0
+# A directory for `kind export logs` before the run deletes its cluster.
+KIND_LOGS_ENV = "MYSQLSTS_KIND_LOGS"
 
 
 def docker_has_image(image: str) -> bool:
@@ -348,6 +353,7 @@ class KindProvider:
             lines += mirror.disconnect(self.relay)
             self.relay_connected = False
         if self.created and self.kind_bin is not None:
+            lines += self._export_logs()
             # Before the nodes go: what the pods wrote there belongs to root or to mysqld's
             # uid, which a user who is not root cannot remove from the host.
             lines += self._empty_pv_mounts()
@@ -372,6 +378,25 @@ class KindProvider:
                 )
             self.created = False
         return lines
+
+    def _export_logs(self) -> list[str]:
+        """``kind export logs`` into $MYSQLSTS_KIND_LOGS before the cluster goes (the
+        nightly uploads them), the root password masked in every file."""
+        target = os.environ.get(KIND_LOGS_ENV)
+        if not target:
+            return []
+        assert self.kind_bin is not None
+        watch = Stopwatch()
+        done = programs.run(
+            [self.kind_bin, "export", "logs", target, "--name", self.name], timeout=EXPORT_TIMEOUT
+        )
+        if done.returncode != 0:
+            return [f"could not export the cluster's logs: {done.first_error_line()}"]
+        masked = secretscan.redact_files(Path(target), registered_secrets())
+        return [
+            f"exported the cluster's logs to {target} in {watch} "
+            f"(the root password masked in {len(masked)} files)"
+        ]
 
     def _empty_pv_mounts(self) -> list[str]:
         """Empty each PV mount from inside its node (root there), or, when the node is

@@ -26,6 +26,7 @@ WRAPPERS = {
         "github.com/rancher/local-path-provisioner",
         "local_path_provisioner",
     ),
+    "registry": ("github.com/distribution/distribution/v3", "distribution"),
 }
 
 HEADER = """\

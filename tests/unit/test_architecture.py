@@ -24,6 +24,7 @@ LAYERS = {
     "files": 0,
     "interrupts": 0,
     "stopwatch": 0,
+    "kind_release": 0,
     "waiting": 1,
     "settings": 1,
     "lab": 1,

@@ -3,7 +3,7 @@
 Profiles whose images come from registries (``upstream``, ``upstream-debian``, your own
 manifests) run on kind's published node image instead of the lab's, so that they build
 nothing. This module is the one place its version is written; the nightly workflow reads
-it too (``python -m mysqlsts.cluster.kind_release >> "$GITHUB_ENV"``), so it imports
+it too (``python -m mysqlsts.kind_release >> "$GITHUB_ENV"``), so it imports
 nothing outside the standard library.
 
 kind v0.26.0 and its node image ship containerd 1.7: the article's
@@ -29,6 +29,11 @@ NODE_IMAGE_ENV = "MYSQLSTS_KIND_NODE_IMAGE"
 def chosen_node_image() -> str | None:
     """$MYSQLSTS_KIND_NODE_IMAGE when set (not empty), else None."""
     return os.environ.get(NODE_IMAGE_ENV) or None
+
+
+def node_image_tag() -> str:
+    """The node image's name and tag, without its digest (what a mirror serves it as)."""
+    return NODE_IMAGE.split("@", 1)[0]
 
 
 def github_env() -> str:
