@@ -1,4 +1,4 @@
-"""``python -m mysqlsts.lab build|clean|summary``: the offline lab's command line."""
+"""``python -m mysqlsts.lab build|clean|summary|pin|rehearse``: the offline lab's command line."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import shutil
 import subprocess
 
-from mysqlsts.lab import build, config, docker
+from mysqlsts.lab import build, config, docker, rehearsal
 
 
 def clean(cfg: config.LabConfig) -> None:
@@ -37,15 +37,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m mysqlsts.lab", description=__doc__)
     parser.add_argument(
         "command",
-        choices=["build", "clean", "summary", "pin"],
+        choices=["build", "clean", "summary", "pin", "rehearse"],
         help="build: everything (cached); clean: remove all the lab made; summary: versions "
         "and image sizes; pin: rewrite lab/go/*/go.mod from lab.toml (to build only when a "
-        "suite run needs the lab: python -m mysqlsts.cli.ensure_lab PYTEST_ARGS)",
+        "suite run needs the lab: python -m mysqlsts.cli.ensure_lab PYTEST_ARGS); rehearse: "
+        "run the nightly's e2e job here as a user who is not root, through a loopback "
+        "registry mirror (as root)",
+    )
+    parser.add_argument("--profile", default="upstream-debian", help="rehearse: the matrix leg")
+    parser.add_argument(
+        "--port", type=int, default=rehearsal.DEFAULT_PORT, help="rehearse: the registry's port"
     )
     args = parser.parse_args()
     cfg = config.load()
     if args.command == "build":
         build.build(cfg)
+    elif args.command == "rehearse":
+        raise SystemExit(rehearsal.rehearse(cfg, args.profile, args.port))
     elif args.command == "pin":
         build.pin(cfg)
     elif args.command == "clean":
