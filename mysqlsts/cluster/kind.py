@@ -81,15 +81,16 @@ def node_image(images: list[str]) -> str:
     return lab_config.load().node_image if needs_lab(images) else kind_release.NODE_IMAGE
 
 
-def client_image(fallback: str) -> str:
-    """In-cluster MySQL clients: $MYSQLSTS_CLIENT_IMAGE, else the lab's toolbox (loaded
-    into the nodes with the run's images), else ``fallback`` (the deployment's MySQL image,
-    which carries a client)."""
+def client_image(fallback: str, offline: bool) -> str:
+    """In-cluster MySQL clients: $MYSQLSTS_CLIENT_IMAGE, else on the offline path the lab's
+    toolbox (loaded into the nodes with the run's images), else ``fallback`` (the
+    deployment's MySQL image, which carries a client: the online path uses nothing of the
+    lab's)."""
     chosen = os.environ.get(CLIENT_IMAGE_ENV)
     if chosen:
         return chosen
     toolbox = lab_config.load().images["toolbox"]
-    return toolbox if docker_has_image(toolbox) else fallback
+    return toolbox if offline and docker_has_image(toolbox) else fallback
 
 
 def node_labels() -> dict[str, str]:
@@ -155,7 +156,7 @@ class KindProvider:
             )
         check_docker()
         self.node_image = node_image(self.images)
-        self.client_image = client_image(self.mysql_image)
+        self.client_image = client_image(self.mysql_image, offline)
         registry = self.settings.registry_mirror
         if is_lab_image(self.node_image):
             if not docker_has_image(self.node_image):

@@ -48,12 +48,15 @@ def main() -> None:
     parser.add_argument(
         "--port", type=int, default=rehearsal.DEFAULT_PORT, help="rehearse: the registry's port"
     )
+    parser.add_argument(
+        "--pytest-args", default="", help="rehearse: the workflow's pytest_args input"
+    )
     args = parser.parse_args()
     cfg = config.load()
     if args.command == "build":
         build.build(cfg)
     elif args.command == "rehearse":
-        raise SystemExit(rehearsal.rehearse(cfg, args.profile, args.port))
+        raise SystemExit(rehearsal.rehearse(cfg, args.profile, args.port, args.pytest_args))
     elif args.command == "pin":
         build.pin(cfg)
     elif args.command == "clean":

@@ -387,7 +387,9 @@ def leftovers(user: str, places: list[Path], since: float) -> list[str]:
     return found
 
 
-def rehearse(config: LabConfig, profile: str, port: int, user: str = USER) -> int:
+def rehearse(
+    config: LabConfig, profile: str, port: int, pytest_args: str = "", user: str = USER
+) -> int:
     if os.geteuid() != 0:
         print("[rehearsal] FAILED it prepares the machine (a user, a registry): run it as root")
         return 1
@@ -409,7 +411,7 @@ def rehearse(config: LabConfig, profile: str, port: int, user: str = USER) -> in
     job_spec = workflow["jobs"][JOB]
     contexts: dict[str, Any] = {
         "matrix": {"profile": profile},
-        "inputs": {"profile": "", "pytest_args": ""},
+        "inputs": {"profile": "", "pytest_args": pytest_args},
         "github": {"run_id": f"rehearsal-{int(started)}", "ref": "refs/heads/main"},
         "steps": {},
         "env": {},

@@ -127,9 +127,17 @@ def test_the_lab_node_image_is_required_only_for_the_labs_images(
 def test_client_image_prefers_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: False)
     monkeypatch.setenv("MYSQLSTS_CLIENT_IMAGE", "registry/client:1")
-    assert cluster_kind.client_image("mysql:5.7") == "registry/client:1"
+    assert cluster_kind.client_image("mysql:5.7", offline=True) == "registry/client:1"
     monkeypatch.delenv("MYSQLSTS_CLIENT_IMAGE")
-    assert cluster_kind.client_image("mysql:5.7") == "mysql:5.7"
+    assert cluster_kind.client_image("mysql:5.7", offline=True) == "mysql:5.7"
+
+
+def test_the_online_path_uses_no_lab_image_for_its_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MYSQLSTS_CLIENT_IMAGE", raising=False)
+    monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: True)  # a lab is built
+    toolbox = cluster_kind.lab_config.load().images["toolbox"]
+    assert cluster_kind.client_image("mysql:5.7", offline=True) == toolbox
+    assert cluster_kind.client_image("mysql:5.7-debian", offline=False) == "mysql:5.7-debian"
 
 
 def test_the_pv_data_is_emptied_from_inside_the_node_then_from_a_throwaway_container(
