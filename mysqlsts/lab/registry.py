@@ -4,7 +4,7 @@ users pull: the registry mirror of the nightly's rehearsal (mysqlsts.lab.rehears
 The CNCF Distribution registry, built from the Go module proxy like the lab's other
 programs, runs as the Docker container ``mysqlsts-registry`` publishing
 ``127.0.0.1:PORT`` (kind's local-registry pattern: the suite connects it to the cluster's
-network). It holds ``kindest/node``, ``library/mysql:5.7-debian`` and
+network). It holds ``kindest/node``, ``library/mysql:5.7``, ``library/mysql:5.7-debian`` and
 ``google-samples/xtrabackup:1.0``, each the lab's stand-in with a label saying so: inside
 this test registry only, never pushed anywhere else.
 """
@@ -47,6 +47,8 @@ def upstream_names(config: LabConfig) -> dict[str, str]:
     """lab.toml image key -> the name users pull, under which the stand-in is served."""
     return {
         "node": node_image_tag(),
+        # Today's mysql:5.7 (no hostname): the upstream leg's expected failure.
+        "mysql_standin": "library/mysql:5.7",
         "mysql_debian_standin": "library/mysql:5.7-debian",
         "xtrabackup_standin": "google-samples/xtrabackup:1.0",
     }
