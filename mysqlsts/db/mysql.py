@@ -22,7 +22,7 @@ from typing import Any
 import pymysql
 import pymysql.cursors
 
-from mysqlsts.db import replication
+from mysqlsts.db import consistency, replication
 from mysqlsts.db.replication import BinlogPosition, ReplicaStatus
 from mysqlsts.k8s.client import TRANSIENT, Kube, KubeError
 from mysqlsts.manifests.model import Deployment
@@ -284,3 +284,44 @@ class MySQL:
             attachments.text(f"replication threads of {pod} while waiting", "\n".join(seen))
         assert status is not None
         return status
+
+    # -- the whole dataset --------------------------------------------------------------
+    def compare_dataset(
+        self,
+        replicas: int | None = None,
+        *,
+        timeout: float = 300,
+        chunk_rows: int = consistency.CHUNK_ROWS,
+    ) -> consistency.Comparison:
+        """Every table of every replicated schema, master against each replica, at one
+        binlog position (:mod:`mysqlsts.db.consistency`). Each replica first applies
+        everything the master wrote; if the master writes during the comparison it starts
+        over (at most ``consistency.ATTEMPTS`` times). The figures and differences are
+        attached; judging them is the caller's."""
+        pods = self.deployment.replica_pods(replicas)
+        master = self.deployment.master_pod
+        started = time.monotonic()
+        moved: list[str] = []
+        with self.connections() as via:
+            for attempt in range(1, consistency.ATTEMPTS + 1):
+                before = self.master_position(via=via)
+                for pod in pods:
+                    self.wait_replica_caught_up(pod, timeout=timeout, via=via)
+                filters = {
+                    pod: consistency.Filters.of(self.replica_status(pod, via=via)) for pod in pods
+                }
+                result = consistency.Comparison(master, list(pods), before, attempts=attempt)
+                consistency.compare_once(
+                    via.get(master), {pod: via.get(pod) for pod in pods}, filters, result,
+                    chunk_rows,
+                )  # fmt: skip
+                after = self.master_position(via=via)
+                if after == before:
+                    consistency.timed(result, started)
+                    attachments.text("whole-dataset comparison", result.report())
+                    return result
+                moved.append(f"{before} -> {after}")
+        raise AssertionError(
+            f"the master wrote during each of {consistency.ATTEMPTS} comparisons of the whole "
+            f"dataset ({'; '.join(moved)}): no moment to compare"
+        )

@@ -180,10 +180,15 @@ def _declared_local_pvs(request: pytest.FixtureRequest) -> None:
 
 
 # -- tests that change the deployment ---------------------------------------------------------
+AT_END = "at_end"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if item.get_closest_marker(lock.MARKER):
+        if item.get_closest_marker(lock.MARKER) or item.get_closest_marker(AT_END):
             item.add_marker(pytest.mark.xdist_group(lock.XDIST_GROUP))
+    # Checks marked at_end last (sorted() is stable: the others keep their order).
+    items[:] = sorted(items, key=lambda item: item.get_closest_marker(AT_END) is not None)
 
 
 @pytest.fixture(autouse=True)
