@@ -30,6 +30,7 @@ _BINLOG_NAME = re.compile(r"^(?P<base>.*?)\.(?P<index>\d+)$")
 _SYNTAX_ERROR = 1064
 REPLICA_STATUS_STATEMENTS = ("SHOW SLAVE STATUS", "SHOW REPLICA STATUS")
 MASTER_STATUS_STATEMENTS = ("SHOW MASTER STATUS", "SHOW BINARY LOG STATUS")
+START_SQL_THREAD_STATEMENTS = ("START SLAVE SQL_THREAD", "START REPLICA SQL_THREAD")
 
 
 def normalise_row(row: Row) -> Row:
@@ -195,6 +196,11 @@ def read_master_position(conn: pymysql.Connection) -> BinlogPosition:
     Raises AssertionError when binary logging is off (the server shows no position).
     """
     return master_position(_first_row(conn, MASTER_STATUS_STATEMENTS))
+
+
+def start_sql_thread(conn: pymysql.Connection) -> None:
+    """START SLAVE SQL_THREAD (START REPLICA SQL_THREAD on 8.4) on ``conn``."""
+    _first_row(conn, START_SQL_THREAD_STATEMENTS)
 
 
 def read_own_binlog(conn: pymysql.Connection) -> str:
