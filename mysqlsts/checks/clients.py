@@ -47,12 +47,21 @@ def answers_through(
 ) -> Counter[str]:
     """``count`` fresh connections to ``service`` each ask ``SELECT @@hostname``: which pod
     answered how often ("FAILED" for a connection that got no answer)."""
+    return Counter(query_through(client, deployment, service, "SELECT @@hostname", count))
+
+
+def query_through(
+    client: pods.RunningPod, deployment: Deployment, host: str, sql: str, count: int
+) -> list[str]:
+    """``count`` fresh connections to ``host`` (a Service or a pod's DNS name), each with
+    the client's default session settings, as an application's: each answer's first row,
+    tab-separated ("FAILED" for a connection that got no answer)."""
     query = (
-        f"mysql -h {shlex.quote(service)} -P {deployment.mysql_port} "
+        f"mysql -h {shlex.quote(host)} -P {deployment.mysql_port} "
         f"-u {shlex.quote(deployment.root_user)} --connect-timeout={CONNECT_TIMEOUT_SECONDS} "
-        "-N -B -e 'SELECT @@hostname'"
+        f"-N -B -e {shlex.quote(sql)}"
     )
     script = f'i=0; while [ $i -lt {count} ]; do i=$((i+1)); {query} 2>&1 || echo "FAILED"; done'
     budget = count * (CONNECT_TIMEOUT_SECONDS + 1) + 30
-    result = client.sh(script, timeout=budget).check(f"{count} connections to {service}")
-    return Counter(line.strip() for line in result.stdout.splitlines() if line.strip())
+    result = client.sh(script, timeout=budget).check(f"{count} connections to {host}")
+    return [line.strip() for line in result.stdout.splitlines() if line.strip()]

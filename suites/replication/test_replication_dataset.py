@@ -10,7 +10,10 @@ faithfully for replicas to agree: values made by nondeterministic functions (``U
 ``RAND()``, ``SYSDATE(6)``), ``CURRENT_TIMESTAMP`` defaults and ``ON UPDATE``,
 ``AUTO_INCREMENT`` keys, ``UPDATE ... LIMIT``, across several chunks. It then compares
 everything the run has left on the servers, its own rows included; it is ordered last, so
-that it is the run's final word on the data.
+that it is the run's final word on the data. Last, it reads its rows back through the read
+Service as an application does (fresh connections from a pod in the cluster, the client's
+default session settings: time zone, SQL mode, character set as each server sets them) and
+compares every answer with the master's.
 """
 
 from __future__ import annotations
@@ -18,16 +21,26 @@ from __future__ import annotations
 import allure
 import pytest
 
+from mysqlsts.checks.clients import mysql_client, query_through
 from mysqlsts.checks.scratch import scratch_database
 from mysqlsts.db import consistency
 from mysqlsts.db.mysql import MySQL
+from mysqlsts.k8s.client import Kube
 from mysqlsts.reporting import attachments
+from mysqlsts.run.environment import RunInfo
 
 pytestmark = [pytest.mark.needs_replicas(1), pytest.mark.at_end]
 
 # Enough rows for several chunks (the chunk is consistency.CHUNK_ROWS rows).
 DOUBLINGS = 14  # 2**14 = 16384 rows
 TABLE = "app_rows"
+# Connections through the read Service: each of 3 pods reached with probability > 0.999.
+READS = 20
+# What an application sees of the rows, every column rendered by its session's defaults.
+DIGEST = (
+    "SELECT @@hostname, COUNT(*), BIT_XOR(CRC32(CONCAT_WS('#', id, token, score, seen, "
+    "created, IFNULL(touched, 'null'), note))) FROM `{database}`.`" + TABLE + "`"
+)
 
 
 @allure.step("write what applications write: {database}.app_rows, 2**{doublings} rows")
@@ -59,10 +72,31 @@ def write_application_rows(mysql: MySQL, database: str, doublings: int = DOUBLIN
         return int(cursor.fetchone()["n"])
 
 
+@allure.step("read the rows back through the read Service, as an application does")
+def reads_through_the_read_service(
+    kube: Kube, mysql: MySQL, run: RunInfo, database: str
+) -> list[str]:
+    """Which pods answered differently from the master, each with its answer."""
+    deployment = mysql.deployment
+    service = deployment.read_service
+    sql = DIGEST.format(database=database)
+    with mysql_client(kube, deployment, run, "app-reads") as client:
+        (master,) = query_through(client, deployment, deployment.pod_host(0), sql, 1)
+        answers = query_through(client, deployment, service, sql, READS)
+    digest = master.split("\t", 1)[-1]
+    rows = [{"answered by": deployment.master_pod + " (directly)", "digest": digest}]
+    rows += [{"answered by": a.split("\t", 1)[0], "digest": a.split("\t", 1)[-1]} for a in answers]
+    attachments.table(f"{READS} reads through Service {service} and one from the master", rows)
+    return sorted({a for a in answers if a.split("\t", 1)[-1] != digest})
+
+
 @allure.title("Every replica holds the master's whole dataset, table by table, chunk by chunk")
-def test_every_replica_holds_the_masters_whole_dataset(mysql: MySQL) -> None:
+def test_every_replica_holds_the_masters_whole_dataset(
+    kube: Kube, mysql: MySQL, mysqlsts_run: RunInfo
+) -> None:
     """After application-like writes, every replicated table of every schema has the same
-    rows on every replica as on the master, at one binlog position."""
+    rows on every replica as on the master, at one binlog position; and an application
+    reading through the read Service sees what the master returns."""
     with scratch_database(mysql, "mysqlsts_dataset") as database:
         written = write_application_rows(mysql, database)
         with allure.step("compare every table of every schema, master against each replica"):
@@ -76,4 +110,9 @@ def test_every_replica_holds_the_masters_whole_dataset(mysql: MySQL) -> None:
         assert not comparison.differences, (
             f"replicas that do not hold the master's data ({comparison.figures()}):\n"
             + "\n".join(d.line() for d in comparison.differences)
+        )
+        other = reads_through_the_read_service(kube, mysql, mysqlsts_run, database)
+        assert not other, (
+            f"reads through Service {mysql.deployment.read_service} with the client's default "
+            f"session settings answer otherwise than the master ({{pod, rows, digest}}): {other}"
         )
