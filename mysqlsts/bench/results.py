@@ -38,6 +38,22 @@ class CloneSample:
 
 
 @dataclass
+class ConsistencySample:
+    """One whole-dataset comparison (mysqlsts.db.consistency) of ``data_bytes`` on the master."""
+
+    data_bytes: int
+    tables: int
+    rows: int
+    chunks: int
+    seconds: float
+    replicas: int
+
+    @property
+    def seconds_per_gb(self) -> float:
+        return self.seconds / (self.data_bytes / 1e9) if self.data_bytes else math.nan
+
+
+@dataclass
 class LagRun:
     """Replication lag under a steady write load of ``rate`` rows/s of ``row_bytes`` each:
     per replica, (seconds since the load started, lag in seconds) of every heartbeat."""
@@ -92,10 +108,17 @@ class BenchRun:
     lag: list[LagRun] = field(default_factory=list)
     recovery: list[RecoverySample] = field(default_factory=list)
     suite_cost: SuiteCost | None = None
+    consistency: list[ConsistencySample] = field(default_factory=list)
 
     def clone_fit(self) -> Line | None:
         """Clone time (s) against data size (MB): expected linear."""
         return Line.fit([c.data_bytes / 1e6 for c in self.clone], [c.total_s for c in self.clone])
+
+    def consistency_fit(self) -> Line | None:
+        """Whole-dataset comparison time (s) against data size (GB): expected linear."""
+        return Line.fit(
+            [c.data_bytes / 1e9 for c in self.consistency], [c.seconds for c in self.consistency]
+        )
 
     def to_json(self) -> str:
         document: dict[str, Any] = {"schema": SCHEMA, **asdict(self)}
@@ -107,6 +130,8 @@ class BenchRun:
             entry["summary"] = {r: asdict(run.distribution(r)) for r in run.samples}
         fit = self.clone_fit()
         document["clone_fit"] = asdict(fit) if fit else None
+        checks = self.consistency_fit()
+        document["consistency_fit"] = asdict(checks) if checks else None
         return json.dumps(document, indent=1, allow_nan=True)
 
     @classmethod
@@ -136,6 +161,7 @@ class BenchRun:
             ],
             recovery=[RecoverySample(**r) for r in data["recovery"]],
             suite_cost=SuiteCost(**cost) if cost else None,
+            consistency=[ConsistencySample(**c) for c in data.get("consistency", [])],
         )
 
 
@@ -161,6 +187,23 @@ def markdown(run: BenchRun) -> str:
         if fit:
             out.append(
                 f"\nclone total time = {fit.slope:.3f} s/MB x size + {fit.intercept:.1f} s "
+                f"(least squares, r2 {fit.r2:.3f})"
+            )
+        out.append("")
+    if run.consistency:
+        out += [
+            "| whole-dataset comparison | tables | rows | chunks | replicas | s | s/GB |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        out += [
+            f"| {c.data_bytes / 1e6:.0f} MB on the master | {c.tables} | {c.rows} | {c.chunks} | "
+            f"{c.replicas} | {c.seconds:.1f} | {c.seconds_per_gb:.0f} |"
+            for c in run.consistency
+        ]
+        fit = run.consistency_fit()
+        if fit:
+            out.append(
+                f"\ncomparison time = {fit.slope:.0f} s/GB x size + {fit.intercept:.1f} s "
                 f"(least squares, r2 {fit.r2:.3f})"
             )
         out.append("")

@@ -1,11 +1,12 @@
-"""Clone time and throughput of a new replica against the master's data size."""
+"""Clone time and throughput of a new replica against the master's data size, and the
+cost of the whole-dataset comparison (mysqlsts.db.consistency) at each size."""
 
 from __future__ import annotations
 
 import pytest
 
 from mysqlsts.bench import charts, measure
-from mysqlsts.bench.results import BenchRun, CloneSample
+from mysqlsts.bench.results import BenchRun, CloneSample, ConsistencySample
 from mysqlsts.checks.clone import max_replicas
 from mysqlsts.checks.disturbance import disturbance
 from mysqlsts.checks.scratch import scratch_database
@@ -58,6 +59,16 @@ def load(mysql: MySQL, database: str, size: int) -> int:
     return data
 
 
+@step("compare the whole dataset ({data} bytes on the master) with every replica")
+def compare_whole_dataset(mysql: MySQL, data: int) -> ConsistencySample:
+    comparison = mysql.compare_dataset()
+    assert not comparison.differences, comparison.report()
+    return ConsistencySample(
+        data, comparison.tables, comparison.rows, comparison.chunks, comparison.seconds,
+        len(comparison.replicas),
+    )  # fmt: skip
+
+
 @step("scale out by one replica, which clones {data} bytes")
 def clone(
     kube: Kube, mysql: MySQL, deployment: Deployment, run: RunInfo, size: int, data: int
@@ -84,6 +95,7 @@ def test_a_new_replica_clones_each_data_size_and_catches_up(
         measure.create_tables(mysql, database)
         for size in sizes:
             data = load(mysql, database, size)
+            bench.consistency.append(compare_whole_dataset(mysql, data))
             bench.clone.append(clone(kube, mysql, deployment, mysqlsts_run, size, data))
     chart = charts.clone_chart(bench)
     assert chart is not None, "no clone was measured"

@@ -14,6 +14,7 @@ from mysqlsts.bench.compare import compare, figures
 from mysqlsts.bench.results import (
     BenchRun,
     CloneSample,
+    ConsistencySample,
     LagRun,
     RecoverySample,
     SuiteCost,
@@ -69,6 +70,12 @@ def sample_run(scale: float = 1.0) -> BenchRun:
     )
     run.recovery.append(RecoverySample("replica pod deleted", "mysql-1", 20 * scale, 22 * scale))
     run.suite_cost = SuiteCost(600 * scale, 95.0, {"storage": 30.0}, {"suites/x::t": 1.0})
+    for size in (10, 100):
+        run.consistency.append(
+            ConsistencySample(
+                size * 1_000_000, 3, size * 1000, size // 5, (1 + size / 10) * scale, 1
+            )
+        )
     return run
 
 
@@ -84,6 +91,8 @@ def test_bench_json_keeps_every_sample_and_reads_back() -> None:
     again = BenchRun.from_json(text)
     assert again.clone == run.clone and again.recovery == run.recovery
     assert again.lag[0].samples == run.lag[0].samples and again.suite_cost == run.suite_cost
+    assert again.consistency == run.consistency
+    assert document["consistency_fit"]["slope"] == pytest.approx(100.0)  # s per GB
     with pytest.raises(ValueError, match="not a mysqlsts-bench/1"):
         BenchRun.from_json('{"schema": "other"}')
 
@@ -94,6 +103,8 @@ def test_the_table_shows_phases_the_fit_and_an_unsustained_rate() -> None:
     assert "clone total time = 0.200 s/MB x size + 20.0 s" in table
     assert "150 (not sustained)" in table and "2 (+1 unseen)" in table
     assert "first verdict after 95 s" in table
+    assert "| 100 MB on the master | 3 | 100000 | 20 | 1 | 11.0 | 110 |" in table
+    assert "comparison time = 100 s/GB x size + 1.0 s" in table
 
 
 def test_compare_gives_b_over_a_for_every_shared_figure(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
