@@ -28,7 +28,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
@@ -50,6 +49,7 @@ JOB = "e2e"
 USER = "mysqlsts-nightly"
 DEFAULT_PORT = 5001
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's: a user who is not root can run it
 
 
 # -- expressions: the subset of GitHub's that the workflow uses --------------------------------
@@ -179,11 +179,12 @@ def _as_user(job: Job, argv: list[str], env: Mapping[str, str], timeout: float |
 
 def _setup_python(job: Job, _with: Mapping[str, Any]) -> str:
     venv = Path(job.env["HOME"]) / ".rehearsal-python"
-    code = _as_user(job, ["/usr/bin/python3", "-m", "venv", str(venv)], _env(job), 300)
+    code = _as_user(job, [SYSTEM_PYTHON, "-m", "venv", str(venv)], _env(job), 300)
     if code != 0:
-        raise StepFailed(f"python3 -m venv {venv} failed (exit {code})")
+        raise StepFailed(f"{SYSTEM_PYTHON} -m venv {venv} failed (exit {code})")
     job.path.insert(0, str(venv / "bin"))
-    return f"Python {sys.version.split()[0]} in {venv}"
+    version = subprocess.run([SYSTEM_PYTHON, "--version"], capture_output=True, text=True)
+    return f"{version.stdout.strip()} in {venv}"
 
 
 def _setup_tool(program: str) -> Callable[[Job, Mapping[str, Any]], str]:
@@ -371,9 +372,16 @@ def checkout(home: Path, user: str) -> Path:
     return workspace
 
 
+def run_places(workspace: Path, home: Path, since: float) -> list[Path]:
+    """Where the job's run writes: its workspace, the user's home, and the suite's state
+    directories (``$TMPDIR/mysqlsts-<run id>``) made since ``since``."""
+    made = [p for p in Path("/tmp").glob("mysqlsts-*") if p.stat().st_mtime >= since]
+    return [workspace, home, *made]
+
+
 def leftovers(user: str, places: list[Path], since: float) -> list[str]:
-    """Files made during the rehearsal under ``places`` that ``user`` cannot remove (not
-    owned by the user, in a directory the user cannot write)."""
+    """Files made since ``since`` under ``places`` that ``user`` does not own (and so may
+    not be able to remove)."""
     found = []
     for place in places:
         if not place.exists():
@@ -432,7 +440,7 @@ def rehearse(
     shutil.copy2(summary, folder / "step-summary.md")
     # What the rehearsal itself wrote there (copies of artifacts, checks) is the user's.
     subprocess.run(["chown", "-R", f"{user}:{user}", str(folder)], check=True)
-    left = leftovers(user, [workspace, Path("/tmp"), home], steps_started)
+    left = leftovers(user, run_places(workspace, home, steps_started), steps_started)
     registry.stop(log)
     print("\n[rehearsal] steps of job e2e:")
     for result in job.results:

@@ -210,3 +210,27 @@ def test_through_a_mirror_the_node_image_is_pulled_from_it(
     (line,) = provider.preflight()
     assert provider.node_image == "r.corp:5000/kindest/node:v1.32.0"
     assert "through the mirror r.corp:5000: mysql:5.7" in line
+
+
+def test_exported_logs_are_masked_even_when_kind_reports_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kind collects what it can (a node without crictl is an error at the end)."""
+    from mysqlsts.redaction import register_secret
+
+    register_secret("s3cret-export")
+    logs = tmp_path / "kind-logs"
+
+    def export(argv: list[str], timeout: float) -> object:
+        (logs / "node").mkdir(parents=True)
+        (logs / "node" / "sidecar.log").write_text("mysql -ps3cret-export\n")
+        return cluster_kind.programs.Completed(1, "", "ERROR: crictl images failed")
+
+    monkeypatch.setenv("MYSQLSTS_KIND_LOGS", str(logs))
+    monkeypatch.setattr(cluster_kind.programs, "run", export)
+    provider = make(tmp_path, [])
+    provider.kind_bin = Path("/bin/kind")
+    (line,) = provider._export_logs()
+    assert "with errors (ERROR: crictl images failed)" in line
+    assert "masked in 1 files" in line
+    assert (logs / "node" / "sidecar.log").read_text() == "mysql -p***\n"
