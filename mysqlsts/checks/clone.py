@@ -167,3 +167,20 @@ def next_ordinal_with_empty_claim(kube: Kube, deployment: Deployment, run_id: st
         with allure.step(f"empty claim {claim}, left by an earlier scale-in"):
             attachments.text(f"emptying {claim}", empty_claim(kube, deployment, claim, run_id))
     return ordinal
+
+
+@step("{new_pod}'s clone log shows a clone from ordinal {source}")
+def cloned_from_previous(kube: Kube, deployment: Deployment, new_pod: str, source: int) -> None:
+    container = clone_container(deployment)
+    log = kube.logs(deployment.namespace, new_pod, container) or ""
+    attachments.text(f"{new_pod}/{container} log", log)
+    sources = cloned_from(log, deployment.statefulset)
+    streams = streaming_commands(log)
+    attachments.text("streaming commands in the trace", "\n".join(streams) or "(none)")
+    assert sources == [source], (
+        f"{new_pod} should clone from {deployment.pod_host(source)}; its "
+        f"{container} trace connects to ordinals {sources}: {streams}"
+    )
+    assert any("xbstream" in command for command in streams), (
+        f"{new_pod}'s {container} trace shows no xbstream extraction: {streams}"
+    )

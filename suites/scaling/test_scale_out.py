@@ -22,12 +22,11 @@ import pytest
 
 from mysqlsts.checks.clone import (
     clone_container,
-    cloned_from,
+    cloned_from_previous,
     max_replicas,
     next_ordinal_with_empty_claim,
     scale_to,
     stream_window,
-    streaming_commands,
 )
 from mysqlsts.checks.disturbance import disturbance
 from mysqlsts.checks.ledger import background_writer, master_holds_every_acknowledged_write
@@ -100,23 +99,6 @@ def test_scale_out_creates_each_pod_only_after_the_previous_one_is_ready(
         assert not problems, "pods were created before their predecessor was ready: " + "; ".join(
             problems
         )
-
-
-@step("{new_pod}'s clone log shows a clone from ordinal {source}")
-def cloned_from_previous(kube: Kube, deployment: Deployment, new_pod: str, source: int) -> None:
-    container = clone_container(deployment)
-    log = kube.logs(deployment.namespace, new_pod, container) or ""
-    attachments.text(f"{new_pod}/{container} log", log)
-    sources = cloned_from(log, deployment.statefulset)
-    streams = streaming_commands(log)
-    attachments.text("streaming commands in the trace", "\n".join(streams) or "(none)")
-    assert sources == [source], (
-        f"{new_pod} should clone from {deployment.pod_host(source)}; its "
-        f"{container} trace connects to ordinals {sources}: {streams}"
-    )
-    assert any("xbstream" in command for command in streams), (
-        f"{new_pod}'s {container} trace shows no xbstream extraction: {streams}"
-    )
 
 
 @step("every pod has its own server id")

@@ -8,6 +8,10 @@
 
 The walkthrough scales the StatefulSet, so it runs in the group of tests that change the
 deployment, and scales back at the end (the new pod's claim stays, as StatefulSets do).
+Step 5 must prove the clone: a claim an earlier scale-in left for the new ordinal is emptied
+first (with its old datadir the new pod would skip the clone and get the row through
+replication alone), and the new pod's clone log must show the stream from the previous
+ordinal.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ from contextlib import contextmanager
 import allure
 import pytest
 
+from mysqlsts.checks.clone import cloned_from_previous, next_ordinal_with_empty_claim
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
+from mysqlsts.run.environment import RunInfo
 
 pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]
 
@@ -70,15 +76,19 @@ def counter_on(mysql: MySQL, pod: str) -> None:
 @allure.title(
     "The article's walkthrough: replica status, write on master, read on replicas, scale out"
 )
-def test_walkthrough(deployment: Deployment, kube: Kube, mysql: MySQL) -> None:
+def test_walkthrough(
+    deployment: Deployment, kube: Kube, mysql: MySQL, mysqlsts_run: RunInfo
+) -> None:
     first_replica = deployment.pod_name(1)
     show_slave_status(mysql, deployment, first_replica)
     with the_articles_counter(kube, mysql, deployment):
         counter_on(mysql, first_replica)
-        scaled = deployment.replicas + 1
+        new = next_ordinal_with_empty_claim(kube, deployment, mysqlsts_run.run_id)
+        scaled = new + 1
         with allure.step(f"scale statefulset {deployment.statefulset} to {scaled} replicas"):
             kube.scale_statefulset(deployment.namespace, deployment.statefulset, scaled)
             kube.wait_statefulset_ready(
                 deployment.namespace, deployment.statefulset, replicas=scaled
             )
-        counter_on(mysql, deployment.pod_name(scaled - 1))
+        cloned_from_previous(kube, deployment, deployment.pod_name(new), new - 1)
+        counter_on(mysql, deployment.pod_name(new))
