@@ -32,6 +32,12 @@ DEFAULT_BENCH_DURATION = 30
 # A kind cluster's workers: those the PVs' nodes map to, and spare ones a pod that its PV
 # does not hold could move to (without a spare node, placement checks cannot fail).
 DEFAULT_WORKERS = 3
+# How long a hung mysqld may stay behind the read Service / go without a restart: what the
+# article's probes give (readiness: period 2 s x 3 failures + 1 s timeout, plus 10 s for
+# the kubelet and the endpoints controller; liveness: twice period 10 s x 3 + 5 s timeout,
+# plus 60 s), judged against these whatever the manifests' own probes say.
+DEFAULT_READINESS_BOUND = 17
+DEFAULT_LIVENESS_BOUND = 130
 MIN_WORKERS = 2
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -171,6 +177,22 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="SECONDS",
     ),
     OptionSpec(
+        "--readiness-bound",
+        "MYSQLSTS_READINESS_BOUND",
+        "seconds within which a hung mysqld must leave the read Service's ready endpoints "
+        "(default: what the article's readiness probe gives); the time measured is reported",
+        default=DEFAULT_READINESS_BOUND,
+        metavar="SECONDS",
+    ),
+    OptionSpec(
+        "--liveness-bound",
+        "MYSQLSTS_LIVENESS_BOUND",
+        "seconds within which a mysqld that stops answering must be restarted by the kubelet "
+        "(default: what the article's liveness probe gives); the time measured is reported",
+        default=DEFAULT_LIVENESS_BOUND,
+        metavar="SECONDS",
+    ),
+    OptionSpec(
         "--registry-mirror",
         "MYSQLSTS_REGISTRY_MIRROR",
         "kind: pull kind's node image from this registry, and have the nodes pull the images "
@@ -259,6 +281,8 @@ class Settings:
     bench_rates: tuple[int, ...] = DEFAULT_BENCH_RATES
     bench_duration: int = DEFAULT_BENCH_DURATION
     registry_mirror: RegistryMirror | None = None
+    readiness_bound: int = DEFAULT_READINESS_BOUND
+    liveness_bound: int = DEFAULT_LIVENESS_BOUND
 
     def describe(self) -> str:
         source = f"manifests {self.manifests}" if self.manifests else f"profile {self.profile}"
@@ -419,4 +443,6 @@ def resolve(values: Mapping[str, Any], environ: Mapping[str, str] | None = None)
         bench_rates=positive_ints(raw["mysqlsts_bench_rates"], "--bench-rates"),
         bench_duration=positive_int(raw["mysqlsts_bench_duration"], "--bench-duration"),
         registry_mirror=parse_registry_mirror(raw["mysqlsts_registry_mirror"]),
+        readiness_bound=positive_int(raw["mysqlsts_readiness_bound"], "--readiness-bound"),
+        liveness_bound=positive_int(raw["mysqlsts_liveness_bound"], "--liveness-bound"),
     )

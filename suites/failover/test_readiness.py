@@ -28,28 +28,27 @@ from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
+from mysqlsts.settings import Settings
 from mysqlsts.waiting import Seen, wait_for
 
 pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]
 
 CONNECTIONS = 12  # through the read Service while the pod is out (bounded, a few seconds)
-MARGIN_SECONDS = 10  # the kubelet's and the endpoints controller's own delays
 
 
-def readiness_bound(deployment: Deployment) -> float:
-    """Seconds within which the readiness probe takes a frozen server out: period x
-    failureThreshold + timeout (the probe's own definition), plus a margin.
-
-    Without a probe the bound is that of a probe with the API's defaults: the check then
-    shows what a client sees (the frozen pod staying behind the Service), not a lint of
-    the manifests.
-    """
+def readiness_bound(deployment: Deployment, settings: Settings) -> float:
+    """The user's bound (``--readiness-bound``, by default what the article's probe
+    gives), never one derived from the manifests under test: a probe that takes minutes
+    to act must not widen its own bound. The manifests' probe is attached beside it."""
     probe = deployment.mysql_container_spec.get("readinessProbe") or {}
-    attachments.data("readinessProbe of the manifests", probe or "(none)")
-    period = float(probe.get("periodSeconds") or 10)
-    failures = float(probe.get("failureThreshold") or 3)
-    timeout = float(probe.get("timeoutSeconds") or 1)
-    return period * failures + timeout + MARGIN_SECONDS
+    attachments.data(
+        "readiness bound and the manifests' readinessProbe",
+        {
+            "bound_seconds (--readiness-bound)": settings.readiness_bound,
+            "readinessProbe": probe or "(none)",
+        },
+    )
+    return float(settings.readiness_bound)
 
 
 def endpoints_seen(
@@ -118,8 +117,9 @@ def freeze_and_read_around(
     run: RunInfo,
     faults: NodeFaults,
     pod: str,
+    settings: Settings,
 ) -> None:
-    service, bound = deployment.read_service, readiness_bound(deployment)
+    service, bound = deployment.read_service, readiness_bound(deployment, settings)
     assert pod in kube.service_pods(deployment.namespace, service), f"{pod} not behind {service}"
     with (
         disturbance(kube, mysql, deployment, f"ready_{pod}"),
@@ -140,11 +140,12 @@ def test_a_frozen_pod_leaves_the_read_service_and_returns(
     mysql: MySQL,
     mysqlsts_run: RunInfo,
     faults: NodeFaults,
+    mysqlsts_settings: Settings,
 ) -> None:
     """SIGSTOP the mysqld of the last replica, or of the master: within the readiness
-    probe's period x failureThreshold + timeout (+ margin) it leaves the read Service's
-    ready endpoints; meanwhile every connection through the Service is answered by
+    bound (``--readiness-bound``, by default what the article's probe gives) it leaves the
+    read Service's ready endpoints; meanwhile every connection through the Service is answered by
     another pod (reads go on without the master); after SIGCONT it is a ready endpoint
     again."""
     pod = deployment.master_pod if role == "master" else deployment.replica_pods()[-1]
-    freeze_and_read_around(kube, mysql, deployment, mysqlsts_run, faults, pod)
+    freeze_and_read_around(kube, mysql, deployment, mysqlsts_run, faults, pod, mysqlsts_settings)
