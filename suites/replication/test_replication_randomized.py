@@ -6,7 +6,8 @@ values (tens to hundreds of kB, stored off-page), and runs multi-row transaction
 updates and deletes that commit or roll back, always on the master. After every step
 each replica, once it has applied the master's binary log up to that point, must return
 exactly the master's rows and table definitions; the master itself must hold exactly the
-committed rows; when a run ends, CHECKSUM TABLE agrees on every pod. A failure is shrunk
+committed rows, value by value (the machine keeps a model of every committed value); when a
+run ends, CHECKSUM TABLE agrees on every pod. A failure is shrunk
 to a minimal sequence of steps and printed with a ``@reproduce_failure`` line.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
@@ -154,11 +156,49 @@ COLUMNS = st.lists(st.tuples(st.sampled_from(TYPES), st.booleans()), min_size=1,
 
 @dataclass
 class TableModel:
-    """What the master must hold: the committed ids (rows are compared with replicas)."""
+    """What the master must hold: every committed row's values, by id."""
 
     columns: tuple[Column, ...]
-    ids: set[int] = field(default_factory=set)
+    rows: dict[int, tuple[Any, ...]] = field(default_factory=dict)
     next_id: int = 1
+
+    @property
+    def ids(self) -> set[int]:
+        return set(self.rows)
+
+
+# DOUBLE travels as text: the server prints at most 17 significant digits, some servers fewer.
+DOUBLE_RELATIVE_TOLERANCE = 1e-14
+
+
+def same_value(column: Column, written: Any, read: Any) -> bool:
+    """Whether the master returned the value the machine wrote (JSON compared as data, a
+    DOUBLE within the text protocol's precision)."""
+    if written is None or read is None:
+        return written is None and read is None
+    if column.type.sql == "JSON":
+        return json.loads(written) == json.loads(read)
+    if column.type.sql == "DOUBLE":
+        return math.isclose(float(written), float(read), rel_tol=DOUBLE_RELATIVE_TOLERANCE)
+    if isinstance(read, bytes) and isinstance(written, bytes | bytearray):
+        return bytes(written) == read
+    return bool(written == read)
+
+
+def value_differences(model: TableModel, rows: list[dict[str, Any]]) -> list[str]:
+    """Where the rows the master returned differ from the committed values (a few)."""
+    found = []
+    for row in rows:
+        expected = model.rows.get(row["id"])
+        if expected is None:
+            continue
+        for column, written in zip(model.columns, expected, strict=True):
+            if not same_value(column, written, row[column.name]):
+                found.append(
+                    f"id {row['id']} {column.name} ({column.type.sql}): committed "
+                    f"{_short(written)}, read {_short(row[column.name])}"
+                )
+    return found[:5]
 
 
 @dataclass(frozen=True)
@@ -283,6 +323,10 @@ class ReplicationMachine(RuleBasedStateMachine):
                 f"master table {table} holds ids {ids}, the committed transactions left "
                 f"{sorted(self.model[table].ids)}"
             )
+            wrong = value_differences(self.model[table], expected_rows)
+            assert not wrong, (
+                f"master table {table} returns other values than were committed: {wrong}"
+            )
         for pod in self.deployment.replica_pods():
             conn = self._replica(pod)
             replica_tables = self._tables(conn)
@@ -392,7 +436,7 @@ class ReplicationMachine(RuleBasedStateMachine):
 
     def _run_transaction(self, table: str, operations: list[Any], commit: bool) -> None:
         model = self.model[table]
-        ids = set(model.ids)
+        rows_after = dict(model.rows)
         next_id = model.next_id
         counts: Counter[str] = Counter()
         self.master.begin()
@@ -403,28 +447,33 @@ class ReplicationMachine(RuleBasedStateMachine):
                         rows = [(next_id + i, *values) for i, values in enumerate(op.rows)]
                         next_id += len(rows)
                         self._insert(cursor, table, model.columns, rows)
-                        ids.update(r[0] for r in rows)
+                        rows_after.update((r[0], tuple(r[1:])) for r in rows)
                         counts["rows inserted"] += len(rows)
                         counts["NULLs written"] += sum(v is None for r in rows for v in r)
                         self.stats["largest value (bytes)"] = max(
                             self.stats["largest value (bytes)"],
                             *(_size(v) for r in rows for v in r),
                         )
-                    elif isinstance(op, Update) and ids:
-                        target = sorted(ids)[op.pick % len(ids)]
+                    elif isinstance(op, Update) and rows_after:
+                        ordered = sorted(rows_after)
+                        target = ordered[op.pick % len(ordered)]
                         column = model.columns[op.column].name
                         cursor.execute(
                             f"UPDATE `{table}` SET `{column}` = %s WHERE id = %s",
                             (op.value, target),
                         )
+                        values = list(rows_after[target])
+                        values[op.column] = op.value
+                        rows_after[target] = tuple(values)
                         counts["rows updated"] += 1
-                    elif isinstance(op, Delete) and ids:
-                        ordered = sorted(ids)
+                    elif isinstance(op, Delete) and rows_after:
+                        ordered = sorted(rows_after)
                         victims = sorted({ordered[p % len(ordered)] for p in op.picks})
                         cursor.execute(
                             f"DELETE FROM `{table}` WHERE id IN ({', '.join(map(str, victims))})"
                         )
-                        ids.difference_update(victims)
+                        for victim in victims:
+                            del rows_after[victim]
                         counts["rows deleted"] += len(victims)
         except BaseException:
             self.master.rollback()
@@ -432,7 +481,7 @@ class ReplicationMachine(RuleBasedStateMachine):
         model.next_id = next_id
         if commit:
             self.master.commit()
-            model.ids = ids
+            model.rows = rows_after
             self.stats["transactions committed"] += 1
             self.stats.update(counts)
         else:
