@@ -7,7 +7,6 @@ replica at ``mysql-0.mysql`` and starts replication.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from mysqlsts.db.replication import (
     read_master_position,
 )
 from mysqlsts.db.server import current_user_privileges, global_variable, is_mariadb, is_on
+from mysqlsts.manifests import option_files
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
@@ -190,12 +190,14 @@ def test_every_replica_runs_both_replication_threads_from_pod_0(
     assert not problems, "\n".join(problems)
 
 
-IGNORES_MYSQL = re.compile(r"^\s*replicate[-_]ignore[-_]db\s*=\s*mysql\s*$", re.M)
-
-
 def declares_ignoring_mysql(deployment: Deployment) -> list[str]:
-    """The ConfigMap files that set ``replicate-ignore-db=mysql`` (the article's slave.cnf)."""
-    return [name for name, text in deployment.config_files().items() if IGNORES_MYSQL.search(text)]
+    """The ConfigMap files that set ``replicate-ignore-db=mysql`` for a server (the
+    article's slave.cnf), read as the server reads option files (comments, ``loose-``)."""
+    return [
+        name
+        for name, text in deployment.config_files().items()
+        if "mysql" in option_files.server_values(text, "replicate-ignore-db")
+    ]
 
 
 def test_every_replica_ignores_the_mysql_schema(deployment: Deployment, mysql: MySQL) -> None:
