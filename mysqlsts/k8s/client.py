@@ -252,16 +252,23 @@ class Kube:
         return list(result.to_dict().get("items") or [])
 
     def delete_object(
-        self, api_version: str, kind: str, name: str, namespace: str | None = None
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        *,
+        propagation: str = "Foreground",
     ) -> bool:
-        """Delete (foreground propagation); False when it was already gone."""
+        """Delete (``propagation``: Foreground, Background or Orphan, as ``kubectl delete
+        --cascade``); False when it was already gone."""
         resource = self._resource(api_version, kind)
         try:
             self.dynamic.delete(
                 resource,
                 name=name,
                 namespace=namespace,
-                body={"propagationPolicy": "Foreground"},
+                body={"propagationPolicy": propagation},
                 _request_timeout=REQUEST_TIMEOUT,
             )
         except ApiException as error:
