@@ -40,6 +40,7 @@ def only_the_top_pod_left(
                 "claim": claim,
                 "uid": pvc and pvc["metadata"]["uid"],
                 "phase": pvc and pvc["status"].get("phase"),
+                "deletionTimestamp": pvc and pvc["metadata"].get("deletionTimestamp"),
                 "volume": pvc and pvc["spec"].get("volumeName"),
             },
         ],
@@ -51,6 +52,11 @@ def only_the_top_pod_left(
             f"{survivor.name} was replaced while scaling in"
         )
     assert pvc is not None, f"claim {claim} was deleted when {removed.name} was scaled in"
+    # A Terminating claim still exists for a moment: it is being deleted, not kept.
+    assert not pvc["metadata"].get("deletionTimestamp"), (
+        f"claim {claim} was deleted when {removed.name} was scaled in (Terminating since "
+        f"{pvc['metadata']['deletionTimestamp']})"
+    )
     assert pvc["metadata"]["uid"] == removed.claim_uid, f"{claim} is a new claim"
     assert pvc["status"].get("phase") == "Bound", pvc["status"]
     assert pvc["spec"].get("volumeName") == removed.volume, (
