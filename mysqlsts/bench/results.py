@@ -169,6 +169,15 @@ def _ms(seconds: float) -> str:
     return "-" if math.isnan(seconds) else f"{seconds * 1000:.0f}"
 
 
+def _fit_line(what: str, fit: Line | None, unit: str, digits: int) -> str:
+    if fit is None:
+        return ""
+    return (
+        f"\n{what} = {fit.slope:.{digits}f} {unit} x size + {fit.intercept:.1f} s "
+        f"(least squares, r2 {fit.r2:.3f})"
+    )
+
+
 def markdown(run: BenchRun) -> str:
     """The tables the terminal prints and the README quotes."""
     out: list[str] = []
@@ -183,13 +192,7 @@ def markdown(run: BenchRun) -> str:
                 f"{c.data_bytes / 1e6:.0f} | {c.stream_s:.1f} | {c.throughput_mb_s:.1f} | "
                 f"{c.prepare_s:.1f} | {c.start_s:.1f} | {c.catch_up_s:.1f} | {c.total_s:.1f} |"
             )
-        fit = run.clone_fit()
-        if fit:
-            out.append(
-                f"\nclone total time = {fit.slope:.3f} s/MB x size + {fit.intercept:.1f} s "
-                f"(least squares, r2 {fit.r2:.3f})"
-            )
-        out.append("")
+        out += [_fit_line("clone total time", run.clone_fit(), "s/MB", 3), ""]
     if run.consistency:
         out += [
             "| whole-dataset comparison | tables | rows | chunks | replicas | s | s/GB |",
@@ -200,13 +203,7 @@ def markdown(run: BenchRun) -> str:
             f"{c.replicas} | {c.seconds:.1f} | {c.seconds_per_gb:.0f} |"
             for c in run.consistency
         ]
-        fit = run.consistency_fit()
-        if fit:
-            out.append(
-                f"\ncomparison time = {fit.slope:.0f} s/GB x size + {fit.intercept:.1f} s "
-                f"(least squares, r2 {fit.r2:.3f})"
-            )
-        out.append("")
+        out += [_fit_line("comparison time", run.consistency_fit(), "s/GB", 0), ""]
     if run.lag:
         out += [
             "| write load | rows/s reached | replica | heartbeats "

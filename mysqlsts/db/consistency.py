@@ -200,27 +200,32 @@ def compared(table: Table) -> bool:
 
 
 # -- reading a server ------------------------------------------------------------------------------
+def _columns_by_table(cursor: Any, sql: str) -> dict[tuple[str, str], list[str]]:
+    """Rows ``(s, t, c)`` of ``sql``, grouped: (schema, table) -> columns in order."""
+    cursor.execute(sql)
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for row in cursor.fetchall():
+        grouped.setdefault((row["s"], row["t"]), []).append(row["c"])
+    return grouped
+
+
 def list_tables(conn: pymysql.Connection) -> list[Table]:
     """Every base table of the server, with its columns and primary key."""
     with conn.cursor() as cursor:
-        cursor.execute(
+        columns = _columns_by_table(
+            cursor,
             "SELECT c.TABLE_SCHEMA AS s, c.TABLE_NAME AS t, c.COLUMN_NAME AS c "
             "FROM information_schema.COLUMNS c JOIN information_schema.TABLES t "
             "ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME "
             "WHERE t.TABLE_TYPE = 'BASE TABLE' ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, "
-            "c.ORDINAL_POSITION"
+            "c.ORDINAL_POSITION",
         )
-        columns: dict[tuple[str, str], list[str]] = {}
-        for row in cursor.fetchall():
-            columns.setdefault((row["s"], row["t"]), []).append(row["c"])
-        cursor.execute(
+        keys = _columns_by_table(
+            cursor,
             "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c "
             "FROM information_schema.STATISTICS WHERE INDEX_NAME = 'PRIMARY' "
-            "ORDER BY TABLE_SCHEMA, TABLE_NAME, SEQ_IN_INDEX"
+            "ORDER BY TABLE_SCHEMA, TABLE_NAME, SEQ_IN_INDEX",
         )
-        keys: dict[tuple[str, str], list[str]] = {}
-        for row in cursor.fetchall():
-            keys.setdefault((row["s"], row["t"]), []).append(row["c"])
     return [
         Table(schema, name, tuple(cols), tuple(keys.get((schema, name), ())))
         for (schema, name), cols in columns.items()
@@ -363,6 +368,8 @@ def compare_tables(
     chunk_rows: int = CHUNK_ROWS,
 ) -> None:
     """Fill ``result`` with what the replicas hold against the master, table by table."""
+    for conn in (master, *replicas.values()):
+        prepare_session(conn)
     master_tables = [t for t in list_tables(master) if compared(t)]
     replica_tables = {pod: {str(t): t for t in list_tables(conn)} for pod, conn in replicas.items()}
     counted: set[str] = set()
@@ -408,18 +415,6 @@ def compare_tables(
                 result.differences.append(
                     Difference(pod, name, "the whole table", "only on the replica")
                 )
-
-
-def compare_once(
-    master: pymysql.Connection,
-    replicas: dict[str, pymysql.Connection],
-    filters: dict[str, Filters],
-    result: Comparison,
-    chunk_rows: int = CHUNK_ROWS,
-) -> None:
-    for conn in (master, *replicas.values()):
-        prepare_session(conn)
-    compare_tables(master, replicas, filters, result, chunk_rows)
 
 
 def summarise(comparisons: Iterable[Comparison]) -> list[dict[str, Any]]:

@@ -311,7 +311,7 @@ class MySQL:
                     pod: consistency.Filters.of(self.replica_status(pod, via=via)) for pod in pods
                 }
                 result = consistency.Comparison(master, list(pods), before, attempts=attempt)
-                consistency.compare_once(
+                consistency.compare_tables(
                     via.get(master), {pod: via.get(pod) for pod in pods}, filters, result,
                     chunk_rows,
                 )  # fmt: skip
