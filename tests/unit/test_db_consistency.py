@@ -39,6 +39,8 @@ class Cursor:
         self.cursor.close()
 
     def execute(self, sql: str, args: Any = None) -> None:
+        if sql.startswith("SET SESSION"):
+            return  # session settings: SQLite has none to set
         # ISNULL is an operator in SQLite: MySQL's function goes by another name here.
         sql = sql.replace("ISNULL(", "IS_NULL(").replace("%s", "?")
         self.cursor.execute(sql, list(args or []))
