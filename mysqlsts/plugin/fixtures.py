@@ -183,6 +183,8 @@ def _declared_local_pvs(request: pytest.FixtureRequest) -> None:
 AT_END = "at_end"
 
 
+# After any shuffle (pytest-random-order): checks marked at_end stay last whatever the order.
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker(lock.MARKER) or item.get_closest_marker(AT_END):
