@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pymysql
 
 
@@ -40,28 +37,3 @@ def current_user_privileges(conn: pymysql.Connection) -> set[str]:
             "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), \"'\")"
         )
         return {str(r["p"]) for r in cursor.fetchall()}
-
-
-READ_ONLY_VARIABLES = ("super_read_only", "read_only")  # lifted in this order, restored back
-
-
-@contextmanager
-def writable_unlogged(conn: pymysql.Connection) -> Iterator[dict[str, str]]:
-    """The server writable for what ``conn`` runs inside, none of it in its binary log:
-    ``super_read_only`` and ``read_only`` lifted (those it has), then restored to the
-    values they had, whatever happens. Yields those values."""
-    before = {
-        name: value
-        for name in READ_ONLY_VARIABLES
-        if (value := global_variable(conn, name)) is not None
-    }
-    with conn.cursor() as cursor:
-        try:
-            for name in before:
-                cursor.execute(f"SET GLOBAL {name} = OFF")
-            cursor.execute("SET SESSION sql_log_bin = 0")
-            yield before
-        finally:
-            cursor.execute("SET SESSION sql_log_bin = 1")
-            for name in reversed(list(before)):
-                cursor.execute(f"SET GLOBAL {name} = {'ON' if is_on(before[name]) else 'OFF'}")

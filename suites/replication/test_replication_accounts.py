@@ -24,7 +24,6 @@ import pytest
 
 from mysqlsts.checks.scratch import scratch_database
 from mysqlsts.db.mysql import MySQL
-from mysqlsts.db.server import writable_unlogged
 from mysqlsts.manifests import option_files
 from mysqlsts.reporting import attachments
 
@@ -49,7 +48,8 @@ def filter_declared(mysql: MySQL) -> list[str]:
 @contextmanager
 def accounts_made_on_the_master(mysql: MySQL, other_db: str) -> Iterator[dict[str, str]]:
     """Two accounts made on the master, one after ``USE mysql``, one from ``other_db``;
-    dropped the same way afterwards, and from any replica that still holds one."""
+    dropped the same way afterwards (an account a replica still holds then is named: the
+    replicas are read-only, the suite does not write there)."""
     tag = secrets.token_hex(3)
     made = {"mysql": f"mysqlsts_in_mysql_{tag}", other_db: f"mysqlsts_elsewhere_{tag}"}
     master = mysql.deployment.master_pod
@@ -65,10 +65,9 @@ def accounts_made_on_the_master(mysql: MySQL, other_db: str) -> Iterator[dict[st
             with mysql.connect(master, database=database) as conn, conn.cursor() as cursor:
                 cursor.execute(f"DROP USER IF EXISTS '{user}'@'%'")
         mysql.wait_replicas_caught_up()
-        for pod in mysql.deployment.replica_pods():
-            with mysql.connect(pod) as conn, writable_unlogged(conn), conn.cursor() as cursor:
-                for user in made.values():
-                    cursor.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+        left = {user: pods for user in made.values() if (pods := holders(mysql, user))}
+        if left:
+            attachments.text("accounts left on replicas after the master dropped them", str(left))
 
 
 def holders(mysql: MySQL, user: str) -> list[str]:

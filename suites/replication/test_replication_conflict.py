@@ -1,30 +1,30 @@
-"""A replica that meets a conflict stops, says so, and catches up once it is resolved.
+"""Replicas that meet a conflict stop, say so, and catch up once it is resolved.
 
-A row the master never wrote can reach a replica (a write before its read-only protection
-was on, a restore, an operator's fix). When the master then writes the same key, the
-replica must stop its SQL thread on the duplicate-key error (1062) and say so in its
-status: carrying on (``slave-skip-errors``, an idempotent mode) leaves it holding other
-data than the master, silently. Resolved (the stray row removed, the thread started
-again), it must apply the master's row and catch up.
+A row the master no longer has can stay on the replicas (a write made with the binary log
+off, a restore, an operator's fix). When the master then writes the same key, each replica
+must stop its SQL thread on the duplicate-key error (1062) and say so in its status:
+carrying on (``slave-skip-errors``) leaves it holding other data than the master,
+silently. Resolved, it must apply the master's row and catch up.
 
-The check puts the stray row on the last replica itself, with its read-only protection
-lifted for that one statement and out of its binary log; everything is put back whatever
-happens.
+The stray row is made without touching the replicas' read-only protection: written on the
+master (it replicates), then deleted there with the binary log off (that does not). The
+conflict is resolved as a DBA would: the replicas apply the master's row over theirs
+(``slave_exec_mode=IDEMPOTENT`` for that one event, then the server's own mode again),
+whatever happens.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
 import allure
-import pymysql
 import pytest
 
 from mysqlsts.checks.scratch import scratch_database
 from mysqlsts.db.mysql import MySQL, describe_error
-from mysqlsts.db.replication import ReplicationBroken, read_replica_status, start_sql_thread
-from mysqlsts.db.server import writable_unlogged
+from mysqlsts.db.replication import ReplicationBroken, start_sql_thread
+from mysqlsts.db.server import global_variable
 from mysqlsts.reporting import attachments
 
 pytestmark = [pytest.mark.needs_replicas(1), pytest.mark.mutates_deployment]
@@ -37,68 +37,81 @@ def _row(mysql: MySQL, pod: str, database: str) -> list[dict[str, object]]:
     return mysql.query(pod, f"SELECT id, origin FROM `{database}`.`t` WHERE id = {KEY}")
 
 
+@allure.step("leave a row on the replicas that the master no longer has")
+def stray_row_on_the_replicas(mysql: MySQL, database: str) -> None:
+    master = mysql.deployment.master_pod
+    with mysql.connect(master) as conn, conn.cursor() as cursor:
+        cursor.execute(f"INSERT INTO `{database}`.`t` VALUES ({KEY}, 'stray')")
+        mysql.wait_replicas_caught_up()
+        cursor.execute("SET SESSION sql_log_bin = 0")
+        cursor.execute(f"DELETE FROM `{database}`.`t` WHERE id = {KEY}")
+        cursor.execute("SET SESSION sql_log_bin = 1")
+
+
 @contextmanager
-def stray_row_on(mysql: MySQL, replica: str, database: str) -> Iterator[None]:
-    """A row only ``replica`` holds; removed again (unlogged), and its SQL thread running,
-    whatever happens."""
-    with (
-        allure.step(f"put a row the master never wrote on {replica} (read-only lifted once)"),
-        mysql.connect(replica) as conn,
-        writable_unlogged(conn),
-        conn.cursor() as cursor,
-    ):
-        cursor.execute(f"INSERT INTO `{database}`.`t` VALUES ({KEY}, 'replica')")
+def replication_resumed(mysql: MySQL) -> Iterator[None]:
+    """Afterwards, whatever happened: each replica applies what it stopped on over its own
+    row (IDEMPOTENT for the rest of the backlog), its SQL thread runs, its mode restored."""
     try:
         yield
     finally:
-        with mysql.connect(replica) as conn:
-            with writable_unlogged(conn), conn.cursor() as cursor:
-                cursor.execute(f"DELETE FROM `{database}`.`t` WHERE id = {KEY}")
-            with suppress(pymysql.err.MySQLError):
-                status = read_replica_status(conn)
+        for pod in mysql.deployment.replica_pods():
+            with mysql.connect(pod) as conn, conn.cursor() as cursor:
+                mode = global_variable(conn, "slave_exec_mode") or "STRICT"
+                status = mysql.replica_status(pod)
                 if status is not None and status.sql_running != "Yes":
-                    start_sql_thread(conn)
+                    cursor.execute("SET GLOBAL slave_exec_mode = 'IDEMPOTENT'")
+                    try:
+                        start_sql_thread(conn)
+                        mysql.wait_replica_caught_up(pod, timeout=120)
+                    finally:
+                        cursor.execute(f"SET GLOBAL slave_exec_mode = '{mode}'")
 
 
-@allure.title("A replica stops on a conflicting row with error 1062, and catches up once resolved")
-def test_a_replica_stops_on_a_conflicting_row_and_catches_up_once_it_is_removed(
+@allure.step("the master writes the same key; every replica must stop on it")
+def replicas_stop_on_the_conflict(mysql: MySQL, database: str) -> None:
+    master = mysql.deployment.master_pod
+    mysql.query(master, f"INSERT INTO `{database}`.`t` VALUES ({KEY}, 'master')")
+    for pod in mysql.deployment.replica_pods():
+        try:
+            mysql.wait_replica_caught_up(pod, timeout=60)
+        except ReplicationBroken as broken:
+            stopped = str(broken)
+        else:
+            raise AssertionError(
+                f"{pod} carried on past a conflicting row: it applied everything the master "
+                f"wrote but holds {_row(mysql, pod, database)} where the master holds "
+                f"{_row(mysql, master, database)} (it skips replication errors)"
+            )
+        status = mysql.replica_status(pod)
+        assert status is not None
+        attachments.text(f"{pod}: replica status on the conflict", status.text())
+        errno = int(status.get("Last_SQL_Errno") or 0)
+        assert errno == DUPLICATE_KEY and status.sql_running != "Yes", (
+            f"{pod} stopped on another error than the duplicate key (Last_SQL_Errno {errno}): "
+            f"{stopped}"
+        )
+
+
+@allure.title("Replicas stop on a conflicting row with error 1062, and catch up once resolved")
+def test_a_replica_stops_on_a_conflicting_row_and_catches_up_once_it_is_resolved(
     mysql: MySQL,
 ) -> None:
-    replica = mysql.deployment.replica_pods()[-1]
     master = mysql.deployment.master_pod
     with scratch_database(mysql, "mysqlsts_conflict") as database:
         mysql.query(
             master, f"CREATE TABLE `{database}`.`t` (id INT PRIMARY KEY, origin VARCHAR(16))"
         )
-        mysql.wait_replica_caught_up(replica)
-        with stray_row_on(mysql, replica, database):
-            with allure.step(f"the master writes the same key; {replica} must stop on it"):
-                mysql.query(master, f"INSERT INTO `{database}`.`t` VALUES ({KEY}, 'master')")
+        stray_row_on_the_replicas(mysql, database)
+        with replication_resumed(mysql):
+            replicas_stop_on_the_conflict(mysql, database)
+        with allure.step("resolved, every replica holds the master's row"):
+            for pod in mysql.deployment.replica_pods():
                 try:
-                    mysql.wait_replica_caught_up(replica, timeout=60)
-                except ReplicationBroken as broken:
-                    stopped = str(broken)
-                else:
-                    held = _row(mysql, replica, database)
-                    raise AssertionError(
-                        f"{replica} carried on past a conflicting row: it applied everything "
-                        f"the master wrote but holds {held} where the master holds "
-                        f"{_row(mysql, master, database)} (it skips replication errors)"
-                    )
-            status = mysql.replica_status(replica)
-            assert status is not None
-            attachments.text(f"{replica}: replica status on the conflict", status.text())
-            errno = int(status.get("Last_SQL_Errno") or 0)
-            assert errno == DUPLICATE_KEY and status.sql_running != "Yes", (
-                f"{replica} stopped on another error than the duplicate key "
-                f"(Last_SQL_Errno {errno}): {stopped}"
-            )
-        with allure.step(f"the stray row removed, {replica} catches up with the master's row"):
-            try:
-                mysql.wait_replica_caught_up(replica, timeout=120)
-            except ReplicationBroken as error:
-                raise AssertionError(f"{replica} did not resume: {describe_error(error)}") from None
-            assert _row(mysql, replica, database) == _row(mysql, master, database), (
-                f"{replica} holds {_row(mysql, replica, database)} after resuming, the master "
-                f"{_row(mysql, master, database)}"
-            )
+                    mysql.wait_replica_caught_up(pod, timeout=120)
+                except ReplicationBroken as error:
+                    raise AssertionError(f"{pod} did not resume: {describe_error(error)}") from None
+                assert _row(mysql, pod, database) == _row(mysql, master, database), (
+                    f"{pod} holds {_row(mysql, pod, database)} after resuming, the master "
+                    f"{_row(mysql, master, database)}"
+                )
