@@ -8,7 +8,11 @@ and checksums compared between the master and each replica (mysqlsts.db.consiste
 The check first writes what applications write and what the binary log must carry
 faithfully for replicas to agree: values made by nondeterministic functions (``UUID()``,
 ``RAND()``, ``SYSDATE(6)``), ``CURRENT_TIMESTAMP`` defaults and ``ON UPDATE``,
-``AUTO_INCREMENT`` keys, ``UPDATE ... LIMIT``, across several chunks. It then compares
+``AUTO_INCREMENT`` keys, ``UPDATE ... LIMIT``, across several chunks; and what else they do:
+``ALTER TABLE`` while three sessions insert (``AUTO_INCREMENT`` from concurrent sessions), a
+trigger, foreign keys with ``ON DELETE CASCADE``, ``CREATE TABLE ... SELECT`` (a table
+without a primary key), a temporary table feeding an insert, a row near
+``max_allowed_packet``. It then compares
 everything the run has left on the servers, its own rows included; it is ordered last, so
 that it is the run's final word on the data. Last, it reads its rows back through the read
 Service as an application does (fresh connections from a pod in the cluster, the client's
@@ -17,6 +21,9 @@ compares every answer with the master's.
 """
 
 from __future__ import annotations
+
+import threading
+from pathlib import Path
 
 import allure
 import pytest
@@ -72,6 +79,94 @@ def write_application_rows(mysql: MySQL, database: str, doublings: int = DOUBLIN
         return int(cursor.fetchone()["n"])
 
 
+# Concurrent sessions inserting while the table is altered; rows each.
+WRITERS, WRITES_EACH = 3, 60
+# The large row: this share of the master's max_allowed_packet (the statement's own bytes
+# need the rest).
+PACKET_SHARE = 0.9
+
+
+def _concurrent_inserts(mysql: MySQL, kubeconfig: Path, database: str, errors: list[str]) -> None:
+    """One session's inserts (its own API client: threads may not share one)."""
+    own = MySQL.own_client(kubeconfig, mysql.deployment)
+    try:
+        with (
+            own.connect(own.deployment.master_pod, database=database) as conn,
+            conn.cursor() as cursor,
+        ):
+            for _ in range(WRITES_EACH):
+                cursor.execute(
+                    f"INSERT INTO {TABLE} (token, score, seen, note) "
+                    "VALUES (UUID(), RAND(), SYSDATE(6), CONNECTION_ID())"
+                )
+    except Exception as error:  # the thread's failure is the check's: reported below
+        errors.append(f"{type(error).__name__}: {error}")
+    finally:
+        own.close()
+
+
+@allure.step("ALTER TABLE while {WRITERS} sessions insert (AUTO_INCREMENT from each)")
+def alter_under_concurrent_inserts(mysql: MySQL, kubeconfig: Path, database: str) -> None:
+    errors: list[str] = []
+    threads = [
+        threading.Thread(target=_concurrent_inserts, args=(mysql, kubeconfig, database, errors))
+        for _ in range(WRITERS)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        mysql.query(
+            mysql.deployment.master_pod,
+            f"ALTER TABLE {TABLE} ADD COLUMN extra INT NOT NULL DEFAULT 7",
+            database=database,
+        )
+    finally:
+        for thread in threads:
+            thread.join(timeout=300)
+    assert not errors, f"inserts failed while {TABLE} was altered: {errors}"
+
+
+@allure.step("a trigger, cascading foreign keys, CREATE TABLE ... SELECT, a temporary table")
+def schema_features(mysql: MySQL, database: str) -> None:
+    statements = (
+        "CREATE TABLE audit (id BIGINT AUTO_INCREMENT PRIMARY KEY, row_id BIGINT NOT NULL, "
+        "at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))",
+        f"CREATE TRIGGER app_rows_audit AFTER INSERT ON {TABLE} FOR EACH ROW "
+        "INSERT INTO audit (row_id) VALUES (NEW.id)",
+        "CREATE TABLE parent (id INT PRIMARY KEY, name VARCHAR(16)) ENGINE=InnoDB",
+        "CREATE TABLE child (id INT AUTO_INCREMENT PRIMARY KEY, parent_id INT NOT NULL, "
+        "FOREIGN KEY (parent_id) REFERENCES parent (id) ON DELETE CASCADE) ENGINE=InnoDB",
+        "INSERT INTO parent VALUES (1, 'one'), (2, 'two'), (3, 'three')",
+        "INSERT INTO child (parent_id) VALUES (1), (1), (2), (2), (3)",
+        "DELETE FROM parent WHERE id = 2",
+        f"CREATE TABLE app_copy AS SELECT id, token, score FROM {TABLE} WHERE id % 7 = 0",
+        "CREATE TEMPORARY TABLE tmp_new (token CHAR(36), score DOUBLE)",
+        "INSERT INTO tmp_new SELECT UUID(), RAND() FROM app_copy LIMIT 100",
+        f"INSERT INTO {TABLE} (token, score, seen, note) "
+        "SELECT token, score, SYSDATE(6), 'from a temporary table' FROM tmp_new",
+        "DROP TEMPORARY TABLE tmp_new",
+    )
+    with (
+        mysql.connect(mysql.deployment.master_pod, database=database) as conn,
+        conn.cursor() as cursor,
+    ):
+        for statement in statements:
+            cursor.execute(statement)
+
+
+@allure.step("a row near the master's max_allowed_packet")
+def large_row(mysql: MySQL, database: str) -> int:
+    with (
+        mysql.connect(mysql.deployment.master_pod, database=database) as conn,
+        conn.cursor() as cursor,
+    ):
+        cursor.execute("SELECT @@max_allowed_packet AS m")
+        size = int(int(cursor.fetchone()["m"]) * PACKET_SHARE)
+        cursor.execute("CREATE TABLE big (id INT PRIMARY KEY, payload LONGBLOB)")
+        cursor.execute("INSERT INTO big VALUES (1, %s)", (b"\x00\xffmysqlsts" * (size // 10),))
+    return size
+
+
 @allure.step("read the rows back through the read Service, as an application does")
 def reads_through_the_read_service(
     kube: Kube, mysql: MySQL, run: RunInfo, database: str
@@ -100,6 +195,9 @@ def test_every_replica_holds_the_masters_whole_dataset(
     reading through the read Service sees what the master returns."""
     with scratch_database(mysql, "mysqlsts_dataset") as database:
         written = write_application_rows(mysql, database)
+        alter_under_concurrent_inserts(mysql, Path(mysqlsts_run.kubeconfig), database)
+        schema_features(mysql, database)
+        attachments.text("the large row", f"{large_row(mysql, database)} bytes")
         with allure.step("compare every table of every schema, master against each replica"):
             comparison = mysql.compare_dataset()
         attachments.table("whole-dataset comparison: figures", consistency.summarise([comparison]))
