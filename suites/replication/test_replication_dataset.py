@@ -80,7 +80,7 @@ def write_application_rows(mysql: MySQL, database: str, doublings: int = DOUBLIN
 
 
 # Concurrent sessions inserting while the table is altered; rows each.
-WRITERS, WRITES_EACH = 3, 60
+WRITERS, WRITES_EACH = 3, 60  # the step title says three
 # The large row: this share of the master's max_allowed_packet (the statement's own bytes
 # need the rest).
 PACKET_SHARE = 0.9
@@ -105,7 +105,7 @@ def _concurrent_inserts(mysql: MySQL, kubeconfig: Path, database: str, errors: l
         own.close()
 
 
-@allure.step("ALTER TABLE while {WRITERS} sessions insert (AUTO_INCREMENT from each)")
+@allure.step("ALTER TABLE while three sessions insert (AUTO_INCREMENT from each)")
 def alter_under_concurrent_inserts(mysql: MySQL, kubeconfig: Path, database: str) -> None:
     errors: list[str] = []
     threads = [
