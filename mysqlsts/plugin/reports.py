@@ -243,8 +243,12 @@ def summary_rows(reports: list[pytest.TestReport]) -> list[summary.Row]:
             outcome = "xpassed" if hasattr(report, "wasxfail") else "passed"
         if report.skipped and isinstance(report.longrepr, tuple):
             message = str(report.longrepr[2]).removeprefix("Skipped: ")
+        elif report.failed:
+            crash = getattr(report.longrepr, "reprcrash", None)  # the exception's own message
+            lines = (getattr(crash, "message", None) or report.longreprtext).strip().splitlines()
+            message = lines[0] if crash is not None and lines else (lines[-1] if lines else "")
         else:
-            message = report.longreprtext.strip().splitlines()[-1] if report.failed else ""
+            message = ""
         known = rows.get(report.nodeid)
         if known is None or known.outcome == "passed":
             rows[report.nodeid] = summary.Row(report.nodeid, outcome, redact(message))
