@@ -218,11 +218,17 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line("time per suite (setup, tests and teardown; summed):")
         for text in durations.lines(times):
             terminalreporter.write_line(f"  {text}")
+    rows = summary_rows(reports)
+    skipped = [row for row in rows if row.outcome == "skipped"]
+    if skipped:
+        terminalreporter.write_line(f"skipped checks ({len(skipped)}), each with its reason:")
+        for row in skipped:
+            terminalreporter.write_line(f"  {row.nodeid}: {row.message}")
     reporting = config.stash.get(REPORTS_KEY, None)
     if reporting is not None:
         text = summary.markdown(
             _title(config),
-            summary_rows(reports),
+            rows,
             durations.lines(times) if times else [],
             [redact(t) for t in [*info.changes, *info.notes]],
         )

@@ -619,3 +619,25 @@ def test_a_setup_failure_is_one_broken_allure_entry_with_the_evidence(tmp_path: 
     assert (results / attachment["source"]).read_text() == evidence.read_text()
     bare = allure_content.write_setup_failure(tmp_path / "r2", line, None, 1000, 2000)
     assert json.loads(bare.read_text())["attachments"] == []
+
+
+SKIPPING_TEST = """
+import pytest
+
+def test_needs_pvs():
+    pytest.skip("the manifests declare no PersistentVolume")
+"""
+
+
+def test_the_terminal_summary_lists_every_skip_with_its_reason(
+    e2e_project: pytest.Pytester,
+) -> None:
+    (e2e_project.path / "suites" / "storage" / "test_skip.py").write_text(SKIPPING_TEST)
+    result = e2e_project.runpytest("suites", "-p", "no:pytest-kind", "-p", "no:cacheprovider")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "skipped checks (1), each with its reason:",
+            "  suites/storage/test_skip.py::test_needs_pvs: the manifests declare no PersistentVolume",
+        ]
+    )
