@@ -11,6 +11,7 @@ this test registry only, never pushed anywhere else.
 
 from __future__ import annotations
 
+import json
 import tempfile
 import urllib.error
 import urllib.request
@@ -31,7 +32,8 @@ IMAGE = images.StaticImage("registry", "registry", "registry", "/bin/registry")
 CONFIG = f"""\
 version: 0.1
 log:
-  level: warn
+  level: info
+  formatter: json
 storage:
   filesystem:
     rootdirectory: /tmp/registry
@@ -85,6 +87,29 @@ def start(config: LabConfig, port: int, log: Log) -> str:
     address = f"127.0.0.1:{port}"
     wait_for(f"the registry at {address}", lambda: _answers(f"http://{address}/v2/"), timeout=60)
     return address
+
+
+def bytes_served(log_text: str) -> dict[str, int]:
+    """Bytes of blobs the registry served, per repository, from its JSON access log."""
+    served: dict[str, int] = {}
+    for line in log_text.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        uri = str(entry.get("http.request.uri", ""))
+        if entry.get("http.request.method") != "GET" or "/blobs/" not in uri:
+            continue
+        repository = uri.removeprefix("/v2/").split("/blobs/", 1)[0]
+        served[repository] = served.get(repository, 0) + int(
+            entry.get("http.response.written") or 0
+        )
+    return served
+
+
+def served_so_far() -> dict[str, int]:
+    done = docker._quiet("logs", CONTAINER)
+    return bytes_served(done.stdout + done.stderr)
 
 
 def stop(log: Log) -> None:

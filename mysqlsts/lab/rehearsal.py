@@ -434,6 +434,7 @@ def rehearse(
     job.env["MYSQLSTS_REGISTRY_MIRROR"] = address
     job.env["MYSQLSTS_KIND_NODE_IMAGE"] = node_image_tag()
     steps_started = time.time()
+    served_before = registry.served_so_far()  # the loading's own reads, if any
     for index, step in enumerate(job_spec["steps"]):
         job.results.append(run_step(job, step, index))
     summary = job.runner_file("summary")
@@ -441,11 +442,17 @@ def rehearse(
     # What the rehearsal itself wrote there (copies of artifacts, checks) is the user's.
     subprocess.run(["chown", "-R", f"{user}:{user}", str(folder)], check=True)
     left = leftovers(user, run_places(workspace, home, steps_started), steps_started)
+    served = {repo: n - served_before.get(repo, 0) for repo, n in registry.served_so_far().items()}
     registry.stop(log)
     print("\n[rehearsal] steps of job e2e:")
     for result in job.results:
         print(f"  {result.outcome:8s} {result.seconds:7.0f}s  {result.name}  {result.note}")
     print(f"[rehearsal] step summary: {folder / 'step-summary.md'}")
+    pulled = ", ".join(f"{repo} {n / 1e6:.1f} MB" for repo, n in sorted(served.items()) if n)
+    total = sum(served.values()) / 1e6
+    print(
+        f"[rehearsal] blobs the mirror served during the job: {pulled or 'none'} ({total:.1f} MB)"
+    )
     checks = folder / "checks.txt"
     print(f"[rehearsal] checks: {checks.read_text().strip() if checks.is_file() else 'none'}")
     lab_cache = home / ".cache" / "mysqlsts-lab"

@@ -68,3 +68,20 @@ def test_junit_counts_add_up_every_suite(tmp_path: Path) -> None:
         '<testsuite tests="1" failures="0" errors="1" skipped="0"/></testsuites>'
     )
     assert rehearsal.junit_counts(path) == {"tests": 4, "failures": 1, "errors": 1, "skipped": 1}
+
+
+def test_the_mirror_counts_the_blob_bytes_it_served_per_repository() -> None:
+    from mysqlsts.lab import registry
+
+    log = "\n".join(
+        [
+            '{"http.request.method":"GET","http.request.uri":"/v2/library/mysql/blobs/sha256:a",'
+            '"http.response.written":1000}',
+            '{"http.request.method":"GET","http.request.uri":"/v2/library/mysql/blobs/sha256:b",'
+            '"http.response.written":500}',
+            '{"http.request.method":"HEAD","http.request.uri":"/v2/library/mysql/blobs/sha256:b"}',
+            '{"http.request.method":"GET","http.request.uri":"/v2/library/mysql/manifests/5.7"}',
+            "not json",
+        ]
+    )
+    assert registry.bytes_served(log) == {"library/mysql": 1500}
