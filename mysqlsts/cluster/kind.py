@@ -26,6 +26,7 @@ from mysqlsts.cluster import kind_config, mirror
 from mysqlsts.cluster.mirror import Relay, canonical
 from mysqlsts.cluster.provider import CLIENT_IMAGE_ENV, NODE_ACCESS_DOCKER, ClusterInfo
 from mysqlsts.errors import EnvironmentProblem
+from mysqlsts.files import remove_tree
 from mysqlsts.k8s.client import Obj
 from mysqlsts.lab import config as lab_config
 from mysqlsts.manifests import placement
@@ -378,6 +379,9 @@ class KindProvider:
                     f"could not delete kind cluster {self.name}: {done.first_error_line()}"
                 )
             self.created = False
+            # The run's directory held the PV data (emptied above) and the mirror's
+            # hosts.toml files; it goes with the cluster.
+            lines += remove_tree(self.state_dir)
         return lines
 
     def _export_logs(self) -> list[str]:

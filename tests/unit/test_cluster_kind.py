@@ -234,3 +234,22 @@ def test_exported_logs_are_masked_even_when_kind_reports_errors(
     assert "with errors (ERROR: crictl images failed)" in line
     assert "masked in 1 files" in line
     assert (logs / "node" / "sidecar.log").read_text() == "mysql -p***\n"
+
+
+def test_deleting_the_cluster_removes_the_runs_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lab's smoke suite has no Run around its provider: the provider cleans up itself."""
+    monkeypatch.delenv("MYSQLSTS_KIND_LOGS", raising=False)
+    monkeypatch.setattr(
+        cluster_kind.programs,
+        "run",
+        lambda argv, timeout: cluster_kind.programs.Completed(0, "", ""),
+    )
+    state = tmp_path / "state"
+    (state / "certs.d").mkdir(parents=True)
+    provider = make(state, [])
+    provider.created, provider.kind_bin = True, Path("/bin/kind")
+    lines = provider.down(keep=False)
+    assert lines[0].startswith("deleted kind cluster mysqlsts")
+    assert not state.exists()
