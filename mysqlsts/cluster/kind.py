@@ -64,13 +64,13 @@ def check_docker() -> None:
         )
 
 
-def needs_lab(images: list[str]) -> bool:
-    """Whether the deployment runs one of the lab's own images (they exist nowhere else)."""
-    return bool(set(images) & set(lab_config.load().images.values()))
-
-
 def is_lab_image(image: str) -> bool:
     return image in lab_config.load().images.values()
+
+
+def needs_lab(images: list[str]) -> bool:
+    """Whether the deployment runs one of the lab's own images (they exist nowhere else)."""
+    return any(is_lab_image(image) for image in images)
 
 
 def node_image(images: list[str]) -> str:
@@ -179,8 +179,8 @@ class KindProvider:
         """One line: which images this run will pull, and from where."""
         registry = self.settings.registry_mirror
         source = f" through the mirror {registry.address}" if registry else ""
-        in_cluster = [i for i in dict.fromkeys([*self.images, self.client_image])]
-        in_cluster = [i for i in in_cluster if not is_lab_image(i) and not docker_has_image(i)]
+        wanted = dict.fromkeys([*self.images, self.client_image])
+        in_cluster = [i for i in wanted if not is_lab_image(i) and not docker_has_image(i)]
         parts = []
         if self.node_image_pull:
             parts.append(f"kind node image {self.node_image_pull}")
@@ -270,14 +270,11 @@ class KindProvider:
             notes.append(f"kind cluster {self.name} created with node image {self.node_image}")
         if self.relay is not None:
             self.relay_connected = mirror.connect(self.relay) or self.relay_connected
+        if self.mirror_endpoint:
+            via = f" (the mirror's container {self.relay.container})" if self.relay else ""
             notes.append(
-                f"the nodes pull docker.io, gcr.io and registry.k8s.io through "
-                f"{self.mirror_endpoint} (the mirror's container {self.relay.container})"
-            )
-        elif self.mirror_endpoint:
-            notes.append(
-                f"the nodes pull docker.io, gcr.io and registry.k8s.io through "
-                f"{self.mirror_endpoint}"
+                "the nodes pull docker.io, gcr.io and registry.k8s.io through "
+                f"{self.mirror_endpoint}{via}"
             )
         self._load_images(notes)
         spare = sorted(set(self.workers) - set(pvs.pv_nodes))

@@ -33,3 +33,13 @@ def image_size(tag: str) -> int:
 def remove_images(tags: list[str]) -> None:
     if tags:
         _quiet("image", "rm", "--force", *tags)
+
+
+def container_exists(name: str) -> bool:
+    return _quiet("container", "inspect", name).returncode == 0
+
+
+def container_logs(name: str) -> str:
+    """A container's output, stdout and stderr together."""
+    done = _quiet("logs", name)
+    return done.stdout + done.stderr

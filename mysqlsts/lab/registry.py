@@ -45,7 +45,7 @@ http:
 STAND_IN_LABEL = "io.mysqlsts.stand-in"
 
 
-def upstream_names(config: LabConfig) -> dict[str, str]:
+def upstream_names() -> dict[str, str]:
     """lab.toml image key -> the name users pull, under which the stand-in is served."""
     return {
         "node": node_image_tag(),
@@ -108,20 +108,18 @@ def bytes_served(log_text: str) -> dict[str, int]:
 
 
 def served_so_far() -> dict[str, int]:
-    done = docker._quiet("logs", CONTAINER)
-    return bytes_served(done.stdout + done.stderr)
+    return bytes_served(docker.container_logs(CONTAINER))
 
 
 def stop(log: Log) -> None:
-    present = docker._quiet("container", "inspect", CONTAINER).returncode == 0
-    if present:
+    if docker.container_exists(CONTAINER):
         log.run(["docker", "rm", "--force", "--volumes", CONTAINER])
 
 
 def load(config: LabConfig, address: str, log: Log) -> list[str]:
     """Push each stand-in under its upstream name, labelled as a stand-in; the names."""
     pushed = []
-    for key, name in upstream_names(config).items():
+    for key, name in upstream_names().items():
         source = config.images[key]
         if not docker.image_exists(source):
             raise StepFailed(f"stand-in {source} is not built: run `python -m mysqlsts.lab build`")

@@ -290,7 +290,6 @@ def run_step(job: Job, step: Mapping[str, Any], index: int) -> StepResult:
     if not should_run(step.get("if"), job.contexts, job.ok):
         return StepResult(name, "skipped", 0.0)
     watch = Stopwatch()
-    started = time.monotonic()
     runner = {n: str(job.runner_file(n)) for n in ("env", "path", "output", "summary")}
     output_file = Path(runner["output"])
     output_file.write_text("")
@@ -347,7 +346,7 @@ def run_step(job: Job, step: Mapping[str, Any], index: int) -> StepResult:
         job.ok = False
     mark = "+" if outcome == "success" else "!"
     print(f"[rehearsal] {mark} {name}: {outcome} in {watch} ({note})", flush=True)
-    return StepResult(name, outcome, time.monotonic() - started, note)
+    return StepResult(name, outcome, watch.seconds, note)
 
 
 # -- the machine: the registry, the user, the checkout --------------------------------------------
