@@ -38,6 +38,8 @@ def figures(run: BenchRun) -> dict[str, float]:
     for e in run.recovery:
         found[f"recovery {e.event} ({e.pod}): to Ready s"] = e.ready_s
         found[f"recovery {e.event} ({e.pod}): to caught up s"] = e.caught_up_s
+        if e.writes_down_s is not None:
+            found[f"recovery {e.event} ({e.pod}): writes down s"] = e.writes_down_s
     if run.suite_cost:
         found["suite: wall s"] = run.suite_cost.wall_s
         for area, seconds in run.suite_cost.per_suite.items():

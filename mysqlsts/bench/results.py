@@ -88,6 +88,8 @@ class RecoverySample:
     pod: str
     ready_s: float  # the event to the pod being Ready again
     caught_up_s: float  # the event to every replica having applied the master's binlog
+    # The longest time without an acknowledged write, when writes ran through the event.
+    writes_down_s: float | None = None
 
 
 @dataclass
@@ -223,9 +225,14 @@ def markdown(run: BenchRun) -> str:
                 )
         out.append("")
     if run.recovery:
-        out += ["| recovery | pod | to Ready s | to caught up s |", "| --- | --- | ---: | ---: |"]
         out += [
-            f"| {r.event} | {r.pod} | {r.ready_s:.1f} | {r.caught_up_s:.1f} |" for r in run.recovery
+            "| recovery | pod | to Ready s | to caught up s | writes down s |",
+            "| --- | --- | ---: | ---: | ---: |",
+        ]
+        out += [
+            f"| {r.event} | {r.pod} | {r.ready_s:.1f} | {r.caught_up_s:.1f} | "
+            f"{'-' if r.writes_down_s is None else f'{r.writes_down_s:.1f}'} |"
+            for r in run.recovery
         ]
         out.append("")
     if run.suite_cost:

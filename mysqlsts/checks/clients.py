@@ -57,7 +57,7 @@ def query_through(
     the client's default session settings, as an application's: each answer's first row,
     tab-separated ("FAILED" for a connection that got no answer)."""
     query = (
-        f"mysql -h {shlex.quote(host)} -P {deployment.mysql_port} "
+        f"mysql -h {shlex.quote(host)} -P {deployment.port_of(host)} "
         f"-u {shlex.quote(deployment.root_user)} --connect-timeout={CONNECT_TIMEOUT_SECONDS} "
         f"-N -B -e {shlex.quote(sql)}"
     )

@@ -18,6 +18,7 @@ check attaches the ledger's summary and a plot of write latency and lag over tim
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import Counter
@@ -97,6 +98,13 @@ class Ledger:
     @property
     def unknown(self) -> list[int]:
         return self.keys(UNKNOWN)
+
+    def longest_outage(self) -> float:
+        """The longest stretch, in seconds, between two acknowledged writes (the time the
+        writers could not write, when one fault stopped them)."""
+        with self._lock:
+            acked = sorted(w.at + w.latency for w in self.writes if w.outcome == ACKNOWLEDGED)
+        return max((b - a for a, b in itertools.pairwise(acked)), default=0.0)
 
     def errors(self) -> list[str]:
         with self._lock:

@@ -2,11 +2,14 @@
 
 pt-table-checksum's method (Percona Toolkit), run from outside: every base table of every
 schema the replicas replicate is cut into chunks of its primary key on the master (a
-keyset walk, ``CHUNK_ROWS`` rows each), and each chunk's row count and
-``BIT_XOR(CRC32(CONCAT_WS('#', columns..., CONCAT(ISNULL(column)...))))`` are computed on
-the master and on each replica with the same bounds. A table without a primary key is one
-chunk. Reading by index ranges keeps it fast on gigabytes: no chunk holds more than
-``CHUNK_ROWS`` rows on either side.
+keyset walk, ``CHUNK_ROWS`` rows each), and each chunk's row count and the ``BIT_XOR`` of
+each row's hash (60 bits of ``MD5(CONCAT_WS('#', columns..., CONCAT(ISNULL(column)...)))``)
+are computed on the master and on each replica with the same bounds. The hash is MD5, as
+with pt-table-checksum's ``--function MD5``, not its default CRC32: CRC32 is linear, so
+the same change made to an even number of rows of equal length (a TIMESTAMP read in
+another time zone, say) cancels out in the XOR and the chunks compare equal. A table
+without a primary key is one chunk. Reading by index ranges keeps it fast on gigabytes:
+no chunk holds more than ``CHUNK_ROWS`` rows on either side.
 
 It compares one moment: the master's binlog position is read, every replica waits until it
 has applied it, the chunks are compared, and the master's position is read again; if it
@@ -114,15 +117,21 @@ def _key_text(key: Key) -> str:
     return str(key[0]) if len(key) == 1 else str(tuple(key))
 
 
+def row_hash_sql(row: str) -> str:
+    """A row's hash for an XOR aggregate: 60 bits of its MD5, as an unsigned integer (below
+    2**63, so that every SQL engine's integers hold it). Non-linear, unlike CRC32."""
+    return f"CAST(CONV(SUBSTRING(MD5({row}), 1, 15), 16, 10) AS UNSIGNED)"
+
+
 def checksum_sql(table: Table, chunk: Chunk) -> tuple[str, list[Any]]:
-    """One chunk's row count and order-independent checksum (pt-table-checksum's)."""
+    """One chunk's row count and order-independent checksum (pt-table-checksum's method)."""
     columns = ", ".join(quote(c) for c in table.columns)
     nulls = ", ".join(f"ISNULL({quote(c)})" for c in table.columns)
     row = f"CONCAT_WS('#', {columns}, CONCAT({nulls}))"
     where, args = chunk.where(table.key)
     sql = (
-        f"SELECT COUNT(*) AS n, COALESCE(LOWER(CONV(BIT_XOR(CAST(CRC32({row}) AS UNSIGNED)), "
-        f"10, 16)), '0') AS crc FROM {table.ref} WHERE {where}"
+        f"SELECT COUNT(*) AS n, COALESCE(LOWER(CONV(BIT_XOR({row_hash_sql(row)}), 10, 16)), '0') "
+        f"AS crc FROM {table.ref} WHERE {where}"
     )
     return sql, args
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,9 +22,11 @@ from mysqlsts.manifests.source import statefulset_of
 
 Obj = dict[str, Any]
 
-MYSQL_PORT = 3306
-# The official mysql image (and the article) creates this account for the password.
-ROOT_USER = "root"
+# The server's own default port, for a container that declares none.
+MYSQL_DEFAULT_PORT = 3306
+# The official mysql image creates this account for MYSQL_ROOT_PASSWORD; the manifests'
+# probes name it (``-uroot``) where they name one.
+IMAGE_ROOT_USER = "root"
 _TRUE_VALUES = {"1", "true", "yes", "on"}
 
 
@@ -54,6 +58,7 @@ class Deployment:
     mysql_container: str
     mysql_image: str
     mysql_port: int
+    read_service_ports: tuple[int, ...]
     root_user: str
     password_source: str
     root_password: str = field(repr=False)
@@ -124,6 +129,14 @@ class Deployment:
                 f"StatefulSet {self.statefulset}"
             )
         return self.read_services[0]
+
+    def port_of(self, host: str) -> int:
+        """The port a client dials on ``host``: the read Service's own port (its
+        ``port``, which may differ from the container's), else the container's (pod DNS
+        names and the headless Service reach the pods directly)."""
+        if host in self.read_services:
+            return self.read_service_ports[self.read_services.index(host)]
+        return self.mysql_port
 
     def objects_of_kind(self, kind: str) -> list[Obj]:
         return [o for o in self.objects if o["kind"] == kind]
@@ -222,14 +235,62 @@ def _root_password(container: Obj, objects: list[Obj], namespace: str) -> tuple[
 
 
 def _mysql_container(containers: list[Obj]) -> tuple[Obj, int]:
-    for container in containers:
-        for port in container.get("ports") or []:
-            if port.get("containerPort") == MYSQL_PORT:
-                return container, MYSQL_PORT
-    for container in containers:
-        if container["name"] == "mysql":
-            return container, MYSQL_PORT
-    return containers[0], MYSQL_PORT
+    """The MySQL container and the port it serves: the container whose port is named
+    ``mysql`` (the article's), else the one named ``mysql``, else the first; its port named
+    ``mysql``, else its first declared port, else the server's default."""
+    named = [(c, p) for c in containers for p in c.get("ports") or [] if p.get("name") == "mysql"]
+    if named:
+        container, port = named[0]
+        return container, int(port["containerPort"])
+    container = next((c for c in containers if c["name"] == "mysql"), containers[0])
+    ports = container.get("ports") or []
+    return container, int(ports[0]["containerPort"]) if ports else MYSQL_DEFAULT_PORT
+
+
+_USER_OPTION = re.compile(r"^(?:-u(\S+)|--user=(\S+))$")
+
+
+def _words(command: list[Any]) -> list[str]:
+    """The words of an exec command, a shell script among them split as the shell would
+    (roughly: enough to find an option); a script shlex cannot split counts as one word."""
+    words: list[str] = []
+    for arg in command:
+        try:
+            words += shlex.split(str(arg))
+        except ValueError:
+            words.append(str(arg))
+    return words
+
+
+def _root_user(container: Obj) -> str:
+    """The account the manifests' own probes log in as (``-uroot``, ``-u root``,
+    ``--user=root``); the image's root account when no probe names one."""
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        command = ((container.get(probe) or {}).get("exec") or {}).get("command") or []
+        words = _words(command)
+        for i, word in enumerate(words):
+            found = _USER_OPTION.match(word)
+            if found:
+                return found.group(1) or found.group(2)
+            if word in ("-u", "--user") and i + 1 < len(words):
+                return words[i + 1]
+    return IMAGE_ROOT_USER
+
+
+def _service_port(service: Obj, container: Obj, container_port: int) -> int:
+    """The port of ``service`` that leads to the MySQL container: the one whose targetPort
+    names or numbers the container's port (or, without targetPort, is that port)."""
+    names = {
+        p.get("name")
+        for p in container.get("ports") or []
+        if p.get("containerPort") == container_port
+    }
+    ports = (service.get("spec") or {}).get("ports") or []
+    for port in ports:
+        target = port.get("targetPort", port.get("port"))
+        if target == container_port or (isinstance(target, str) and target in names):
+            return int(port["port"])
+    return int(ports[0]["port"]) if ports else container_port
 
 
 def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -342,7 +403,11 @@ def discover(objects: list[Obj], origin: str = "the manifests") -> Deployment:
         mysql_container=mysql_container["name"],
         mysql_image=str(mysql_container.get("image") or ""),
         mysql_port=port,
-        root_user=ROOT_USER,
+        read_service_ports=tuple(
+            _service_port(_find(objects, "Service", name, namespace) or {}, mysql_container, port)
+            for name in read_services
+        ),
+        root_user=_root_user(mysql_container),
         password_source=password_source,
         root_password=password,
     )

@@ -1,12 +1,29 @@
-"""How long a pod is away: deleted (replica, then master), or its mysqld crashed."""
+"""How long a pod is away: deleted (replica, then master), its mysqld crashed, or the
+node of its PV frozen.
+
+The frozen node is a measurement of the platform, not a check of the manifests: the node
+of the master's PV (with the article's layout, every pod's) is frozen (``docker pause`` of
+its kind container: kubelet, containers and disk stop answering, as a hung or unreachable
+machine does) under writes until the control plane marks it NotReady, then resumed. No
+manifest can make a paused node's pods move or lose data within the pause (a pod on an
+unreachable node is evicted only after ``tolerationSeconds: 300``, and a paused node keeps
+its memory and disk); what it shows is how long writes are down and how long until every
+pod is back, which is what a user of this design pays for a node that hangs. It still
+fails when a pod moves, does not come back in place, or an acknowledged write is lost.
+"""
 
 from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
 
 import pytest
 
 from mysqlsts.bench import measure
 from mysqlsts.bench.results import BenchRun, RecoverySample
 from mysqlsts.checks.disturbance import disturbance
+from mysqlsts.checks.ledger import background_writer, verify
 from mysqlsts.checks.pods import (
     identity,
     mysql_container_of,
@@ -15,12 +32,19 @@ from mysqlsts.checks.pods import (
 )
 from mysqlsts.cluster.nodes import NodeFaults
 from mysqlsts.db.mysql import MySQL
-from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.client import TRANSIENT, Kube
+from mysqlsts.k8s.status import condition
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
+from mysqlsts.reporting.steps import step
+from mysqlsts.run.environment import RunInfo
+from mysqlsts.waiting import Seen, wait_for
 
 pytestmark = [pytest.mark.bench, pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]
 BACK_WITHIN = 300
+# kube-controller-manager's --node-monitor-grace-period (50 s since Kubernetes 1.32),
+# plus the time to notice: the node must be seen NotReady within this.
+NOT_READY_WITHIN = 120
 
 
 def deleted(
@@ -65,4 +89,103 @@ def test_a_crashed_replica_is_back_and_caught_up(
             lambda: wait_mysql_restarted(kube, deployment, old, timeout=BACK_WITHIN),
         )
         bench.recovery.append(sample)
+    attachments.table("recovery", [sample.__dict__])
+
+
+def node_ready(kube: Kube, node: str) -> str:
+    found = next((n for n in kube.list_nodes() if n["metadata"]["name"] == node), None)
+    return str((condition(found, "Ready") or {}).get("status")) if found else "absent"
+
+
+@step("{node} is seen NotReady, and no pod of the StatefulSet moves elsewhere")
+def node_not_ready_and_pods_stay(
+    kube: Kube, deployment: Deployment, node: str, before: dict[str, str]
+) -> None:
+    """Polls until the node's Ready condition is no longer True; the pods' nodes on the way
+    must stay those of ``before`` (pod -> node before the freeze)."""
+    seen: list[str] = []
+
+    def probe() -> Seen[None]:
+        pods = kube.list_pods(deployment.namespace, deployment.label_selector)
+        places = {p["metadata"]["name"]: p["spec"].get("nodeName") for p in pods}
+        elsewhere = {
+            n: f"{before.get(n)} -> {where}"
+            for n, where in places.items()
+            if where and where != before.get(n)
+        }
+        assert not elsewhere, f"pods recreated on other nodes while {node} was frozen: {elsewhere}"
+        state = node_ready(kube, node)
+        seen.append(
+            f"{time.strftime('%H:%M:%S')} {node} Ready={state}; pods on {set(places.values())}"
+        )
+        return Seen(state != "True", seen[-1])
+
+    try:
+        wait_for(
+            f"node {node} to be NotReady",
+            probe,
+            timeout=NOT_READY_WITHIN,
+            interval=3,
+            transient=TRANSIENT,
+        )
+    finally:
+        attachments.text(f"{node} and the pods while it was frozen", "\n".join(seen))
+
+
+@step("after {node} is back every pod is ready again, in place")
+def everything_back(
+    kube: Kube, deployment: Deployment, node: str, before: dict[str, object]
+) -> None:
+    wait_for(
+        f"node {node} to be Ready",
+        lambda: Seen(node_ready(kube, node) == "True", f"Ready={node_ready(kube, node)}"),
+        timeout=180,
+        interval=2,
+        transient=TRANSIENT,
+    )
+    kube.wait_statefulset_ready(deployment.namespace, deployment.statefulset, timeout=BACK_WITHIN)
+    for name, old in before.items():
+        new = identity(kube, deployment, name)
+        assert (new.node, new.claim, new.volume) == (old.node, old.claim, old.volume), (  # type: ignore[attr-defined]
+            f"{name} is not where it was: {old} -> {new}"
+        )
+
+
+def test_the_masters_node_frozen_until_not_ready_writes_stop_then_every_pod_is_back(
+    deployment: Deployment,
+    kube: Kube,
+    mysql: MySQL,
+    mysqlsts_run: RunInfo,
+    faults: NodeFaults,
+    bench: BenchRun,
+) -> None:
+    """The node of the master's PV frozen under writes until NotReady, then resumed: how
+    long writes were down, to every pod Ready in place, to caught up; no pod moved and no
+    acknowledged write was lost."""
+    with disturbance(kube, mysql, deployment, "bench_node_freeze") as disturbed:
+        before = {p: identity(kube, deployment, p) for p in deployment.pod_names()}
+        node = str(before[deployment.master_pod].node)
+        places = {name: str(old.node) for name, old in before.items()}
+        with background_writer(
+            disturbed.scratch, Path(mysqlsts_run.kubeconfig), title=f"freeze {node}"
+        ) as writers:
+            writers.wait_acknowledged(100)
+
+            def freeze_until_not_ready() -> None:
+                writers.ledger.mark(f"docker pause {node}")
+                with faults.paused(node):
+                    node_not_ready_and_pods_stay(kube, deployment, node, places)
+                writers.ledger.mark(f"docker unpause {node}")
+
+            sample = measure.recovery(
+                "master's node frozen until NotReady",
+                deployment.master_pod,
+                mysql,
+                freeze_until_not_ready,
+                lambda: everything_back(kube, deployment, node, before),
+            )
+            writers.wait_more(100, timeout=240)
+        sample = dataclasses.replace(sample, writes_down_s=writers.ledger.longest_outage())
+        bench.recovery.append(sample)
+        attachments.table("ledger", [verify(disturbed.scratch, writers.ledger, timeout=300).row()])
     attachments.table("recovery", [sample.__dict__])

@@ -22,7 +22,7 @@ from mysqlsts.checks.pods import identity, wait_returned_in_place
 from mysqlsts.checks.scratch import ScratchTable, compare_keys
 from mysqlsts.db.mysql import READ_ONLY_ERROR, MySQL, describe_error
 from mysqlsts.k8s.client import Kube
-from mysqlsts.k8s.status import summarize_pod
+from mysqlsts.k8s.status import is_pod_ready, summarize_pod
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
@@ -108,8 +108,13 @@ def replicas_refuse_writes(
             refused.append({"pod": replica, "key": str(key), "error": "ACCEPTED"})
     attachments.table("writes attempted on replicas while the master was away", refused)
     current = kube.get_pod(deployment.namespace, deployment.master_pod)
-    attachments.text(
-        "master while the replicas were probed", summarize_pod(current) if current else "absent"
+    state = summarize_pod(current) if current else "absent"
+    attachments.text("master while the replicas were probed", state)
+    # The step's premise: had the master been back, the refusals would say nothing about
+    # its absence.
+    assert current is None or not is_pod_ready(current), (
+        f"{deployment.master_pod} was ready again before the replicas were probed ({state}): "
+        "nothing shows what they do while the master is away"
     )
     for row in refused:
         assert row["error"].startswith(f"error {READ_ONLY_ERROR}:"), (

@@ -33,7 +33,6 @@ from mysqlsts.checks.ledger import background_writer, master_holds_every_acknowl
 from mysqlsts.checks.ordering import PodTimeline, ordering_violations
 from mysqlsts.checks.scratch import ScratchTable
 from mysqlsts.db.mysql import MySQL
-from mysqlsts.db.replication import BinlogPosition
 from mysqlsts.k8s.client import TRANSIENT, Kube, raise_if_image_pull_fails
 from mysqlsts.k8s.status import statefulset_ready, summarize_pod, summarize_statefulset
 from mysqlsts.manifests.model import Deployment
@@ -111,17 +110,22 @@ def server_ids_distinct(mysql: MySQL, deployment: Deployment, pods: int) -> None
     assert len(set(ids.values())) == len(ids), f"server ids are not distinct: {ids}"
 
 
-@step("{new_pod} replicates from the master's binlog")
+@step("{new_pod} replicates from the master's binlog, at the master's position")
 def replicates_from_the_master(mysql: MySQL, deployment: Deployment, new_pod: str) -> None:
+    """Once caught up (nothing else writes), the position the new replica has executed is
+    the master's own, file and offset: a position taken from the source replica's binlog
+    (a clone that kept the wrong coordinates) names another file or offset."""
     status = mysql.wait_replication_running(new_pod)
+    assert status.master_host.split(".")[0] == deployment.master_pod, status.master_host
+    mysql.wait_replica_caught_up(new_pod)
     master = mysql.master_position()
+    status = mysql.replica_status(new_pod) or status
     attachments.text(f"replica status of {new_pod}", status.text())
     attachments.text("master binlog position", str(master))
-    assert status.master_host.split(".")[0] == deployment.master_pod, status.master_host
-    reading = BinlogPosition.of(str(status.get("Master_Log_File")), 0)
-    assert reading.base == master.base, (
-        f"{new_pod} reads binlog {reading.file} but the master writes {master.file}: "
-        f"it took its position from the wrong server's binlog"
+    reading = str(status.get("Master_Log_File"))
+    assert (reading, status.executed) == (master.file, master), (
+        f"{new_pod} reads binlog {reading} and has executed up to {status.executed}, but the "
+        f"master is at {master}: it took its position from the wrong server's binlog"
     )
 
 
@@ -148,6 +152,8 @@ def test_new_replica_clones_from_the_previous_ordinal_and_replicates_from_the_ma
                 mysql.wait_replica_caught_up(source)
         role = "replica" if mysql.replica_status(source) else "master"
         attachments.text("clone source", f"{source} is a {role} before the scale-out")
+        if ordinal - 1 > 0:  # the title's "(a replica)": ordinal 0 is the master
+            assert role == "replica", f"{source}, the clone source, is not a replica"
         scale_to(kube, deployment, ordinal + 1)
         cloned_from_previous(kube, deployment, new_pod, ordinal - 1)
         server_ids_distinct(mysql, deployment, ordinal + 1)

@@ -56,3 +56,17 @@ def test_the_plot_is_a_png() -> None:
         title="test",
     )
     assert image.startswith(b"\x89PNG\r\n\x1a\n") and len(image) > 5000
+
+
+def test_the_longest_outage_is_the_widest_gap_between_acknowledged_writes() -> None:
+    ledger = L.Ledger()
+    for key, at, outcome in (
+        (1, 0.0, L.ACKNOWLEDGED),
+        (2, 1.0, L.ACKNOWLEDGED),
+        (3, 2.0, L.FAILED),
+        (4, 9.0, L.ACKNOWLEDGED),
+        (5, 9.5, L.ACKNOWLEDGED),
+    ):
+        ledger.record(L.Write(key, at, 0.5, outcome))
+    assert ledger.longest_outage() == 8.0  # acknowledged at 1.5, then at 9.5
+    assert L.Ledger().longest_outage() == 0.0

@@ -85,6 +85,32 @@ def test_follows_other_names() -> None:
     assert (d.namespace, d.statefulset, d.replicas, d.master_pod) == ("db", "maria", 3, "maria-0")
 
 
+def test_ports_and_user_come_from_the_manifests() -> None:
+    d = discover(article.objects())
+    assert (d.mysql_port, d.port_of("mysql-read"), d.port_of("mysql-0.mysql")) == (3306, 3306, 3306)
+    assert d.root_user == "root"  # no probe names a user: the image's account
+    objs = article.objects()
+    mysql = article.statefulset(objs)["spec"]["template"]["spec"]["containers"][0]
+    mysql["ports"] = [{"name": "mysql", "containerPort": 3307}]
+    mysql["livenessProbe"] = {"exec": {"command": ["mysqladmin", "ping", "-udba", "-p${P}"]}}
+    read = next(o for o in objs if o["metadata"]["name"] == "mysql-read")
+    read["spec"]["ports"] = [{"name": "mysql", "port": 6033, "targetPort": "mysql"}]
+    d = discover(objs)
+    assert (d.mysql_port, d.port_of("mysql-read"), d.port_of("mysql-1.mysql")) == (3307, 6033, 3307)
+    assert d.root_user == "dba"
+    mysql["livenessProbe"] = {"exec": {"command": ["sh", "-c", "mysql --user=ops -e 'SELECT 1'"]}}
+    assert discover(objs).root_user == "ops"
+
+
+def test_without_probes_or_ports_the_images_defaults_hold() -> None:
+    objs = article.objects()
+    mysql = article.statefulset(objs)["spec"]["template"]["spec"]["containers"][0]
+    for key in ("ports", "readinessProbe", "livenessProbe"):
+        mysql.pop(key, None)
+    d = discover(objs)
+    assert (d.mysql_port, d.root_user) == (3306, "root")
+
+
 def test_empty_password_allowed() -> None:
     objs = article.objects()
     mysql = article.statefulset(objs)["spec"]["template"]["spec"]["containers"][0]
