@@ -6,11 +6,12 @@ import json
 import os
 import shutil
 import subprocess
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 from mysqlsts.lab.config import LAB_DIR, cache_dir
 from mysqlsts.lab.steps import Log, StepFailed
+from mysqlsts.waiting import Seen, WaitTimeout, wait_for
 
 # Commands the lab needs on the host, and the Debian package that brings each.
 HOST_COMMANDS = {
@@ -123,12 +124,12 @@ def start_dockerd(log: Log, restart: bool) -> None:
         raise StepFailed(f"{exc}; dockerd log ends: {' | '.join(tail)}") from None
 
 
-def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise StepFailed(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(1)
+def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """The one wait (mysqlsts.waiting), failing as a lab step fails."""
+    try:
+        wait_for(what, lambda: Seen(predicate(), "not yet"), timeout=timeout)
+    except WaitTimeout as exc:
+        raise StepFailed(str(exc)) from None
 
 
 def sysctl_path(name: str) -> Path:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import inspect
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import yaml
@@ -25,6 +24,7 @@ from mysqlsts.lab.config import LAB_DIR, LabConfig, cache_dir
 from mysqlsts.lab.gobuild import GO_DIR, GoProgram
 from mysqlsts.lab.host import bounding_set_lacks_sys_resource
 from mysqlsts.lab.steps import Log, Step, StepFailed
+from mysqlsts.waiting import Seen, WaitTimeout, wait_for
 
 NODE_DIR = LAB_DIR / "node"
 # The node image's config, as Dockerfile instructions (docker import/commit cannot set
@@ -308,13 +308,17 @@ def node_step(
                 "-c",
                 "containerd >/var/log/containerd-build.log 2>&1",
             )
-            deadline = time.monotonic() + 60
-            while subprocess.run(
-                ["docker", "exec", name, "ctr", "version"], capture_output=True
-            ).returncode:
-                if time.monotonic() > deadline:
-                    raise StepFailed("containerd in the build container did not answer in 60s")
-                time.sleep(1)
+            answers = ["docker", "exec", name, "ctr", "version"]
+            try:
+                wait_for(
+                    "containerd in the build container to answer `ctr version`",
+                    lambda: Seen(
+                        subprocess.run(answers, capture_output=True).returncode == 0, "no answer"
+                    ),
+                    timeout=60,
+                )
+            except WaitTimeout as exc:
+                raise StepFailed(str(exc)) from None
             for image_key in PRELOADED_IMAGES:
                 image = config.images[image_key]
                 save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
