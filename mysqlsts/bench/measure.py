@@ -20,17 +20,17 @@ from pathlib import Path
 import pymysql
 
 from mysqlsts.bench.results import CloneSample, LagRun, RecoverySample
-from mysqlsts.checks.clone import (
-    clone_container,
-    next_ordinal_with_empty_claim,
-    scale_to,
-    stream_window,
-)
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.events import parse_time
 from mysqlsts.k8s.status import condition, container_status
 from mysqlsts.manifests.model import Deployment
+from mysqlsts.scenarios.clone import (
+    clone_container,
+    next_ordinal_with_empty_claim,
+    scale_to,
+    stream_window,
+)
 
 ROW_BYTES = 1024
 # One INSERT ... SELECT of at most this many rows: the load stays in transactions of tens

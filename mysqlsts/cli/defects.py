@@ -8,7 +8,7 @@ A run first checks the baseline: every check the defects' runs make, on the heal
 profile they are overlays of (one cluster, all together; or ``--baseline-junit`` to reuse
 an e2e run's JUnit of the same manifests). Then each defect is deployed on a fresh kind
 cluster of its own and its claimed checks run first, followed by the other checks of
-their areas (the collateral). The verdicts are in :mod:`mysqlsts.controls.verdicts`; the
+their areas (the collateral). The verdicts are in :mod:`mysqlsts.negative_controls.verdicts`; the
 table is printed and written to ``reports/defects-<ts>.md``, each run's full reports to
 ``reports/defects-<ts>/<name>/``.
 """
@@ -16,21 +16,20 @@ table is printed and written to ``reports/defects-<ts>.md``, each run's full rep
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mysqlsts.controls import catalogue, junit, runner, selection, table, verdicts
-from mysqlsts.controls.catalogue import Defect
-from mysqlsts.controls.junit import CaseResult
-from mysqlsts.controls.selection import Plan, Suite
-from mysqlsts.controls.verdicts import DefectResult
 from mysqlsts.errors import EXIT_BAD_INPUT, InputError
 from mysqlsts.interrupts import sigterm_as_interrupt
-from mysqlsts.lab.config import REPO_ROOT
+from mysqlsts.negative_controls import catalogue, junit, runner, selection, table, verdicts
+from mysqlsts.negative_controls.catalogue import Defect
+from mysqlsts.negative_controls.junit import CaseResult
+from mysqlsts.negative_controls.selection import Plan, Suite
+from mysqlsts.negative_controls.verdicts import DefectResult
+from mysqlsts.repository import REPO_ROOT, reports_base
 from mysqlsts.stopwatch import Stopwatch
 
 # One defect = a fresh 1+3-node cluster (~60 s), a deployment (~90 s), its area's checks.
@@ -337,7 +336,7 @@ def _main(argv: list[str] | None) -> int:
             baseline = read_junit_file(baseline_file, baseline_plan.ran)
             source = str(baseline_file)
         else:
-            reports = Path(os.environ.get("MYSQLSTS_REPORTS_DIR") or REPO_ROOT / "reports")
+            reports = reports_base()
             out = reports / f"defects-{started.strftime('%Y%m%dT%H%M%SZ')}"
             baseline = run_baseline(args, baseline_plan, base, out)
             source = str(args.baseline_junit or out / BASELINE)

@@ -15,8 +15,8 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from mysqlsts.controls import catalogue, verdicts
 from mysqlsts.errors import EXIT_BAD_INPUT, InputError
+from mysqlsts.negative_controls import catalogue, verdicts
 from mysqlsts.reporting import folders, summary
 
 

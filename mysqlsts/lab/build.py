@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 from mysqlsts.lab import docker, gobuild, gomod, host, images, nodeimage, root, rootfs
+from mysqlsts.lab.build_steps import Log, Step, StepFailed, is_done, log_dir, run_all
 from mysqlsts.lab.config import LAB_DIR, LabConfig
-from mysqlsts.lab.steps import Log, Step, StepFailed, is_done, log_dir, run_all
 from mysqlsts.stopwatch import Stopwatch
 
 # Image directories that have no packages.txt of their own take another's rootfs.

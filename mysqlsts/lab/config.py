@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from mysqlsts.repository import REPO_ROOT
+
 LAB_DIR = REPO_ROOT / "lab"
 LAB_TOML = LAB_DIR / "lab.toml"
 

@@ -12,8 +12,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from mysqlsts.lab.build_steps import Log, Step, StepFailed
 from mysqlsts.lab.config import LAB_DIR, LabConfig, cache_dir
-from mysqlsts.lab.steps import Log, Step, StepFailed
 
 GO_DIR = LAB_DIR / "go"
 

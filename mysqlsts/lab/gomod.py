@@ -12,9 +12,9 @@ import os
 import re
 from pathlib import Path
 
+from mysqlsts.lab.build_steps import Log, StepFailed
 from mysqlsts.lab.config import LabConfig
 from mysqlsts.lab.gobuild import GO_DIR, programs
-from mysqlsts.lab.steps import Log, StepFailed
 
 # wrapper directory -> (module it pins, lab.toml version key)
 WRAPPERS = {

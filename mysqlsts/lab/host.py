@@ -9,8 +9,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from mysqlsts.lab.build_steps import Log, StepFailed
 from mysqlsts.lab.config import LAB_DIR, cache_dir
-from mysqlsts.lab.steps import Log, StepFailed
 from mysqlsts.waiting import Seen, WaitTimeout, wait_for
 
 # Commands the lab needs on the host, and the Debian package that brings each.

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mysqlsts.lab import docker
+from mysqlsts.lab.build_steps import Log, Step
 from mysqlsts.lab.config import LAB_DIR, LabConfig
 from mysqlsts.lab.gobuild import GoProgram
-from mysqlsts.lab.steps import Log, Step
 
 IMAGES_DIR = LAB_DIR / "images"
 

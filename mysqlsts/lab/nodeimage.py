@@ -20,10 +20,10 @@ from pathlib import Path
 import yaml
 
 from mysqlsts.lab import docker, rootfs
+from mysqlsts.lab.build_steps import Log, Step, StepFailed
 from mysqlsts.lab.config import LAB_DIR, LabConfig, cache_dir
 from mysqlsts.lab.gobuild import GO_DIR, GoProgram
 from mysqlsts.lab.host import bounding_set_lacks_sys_resource
-from mysqlsts.lab.steps import Log, Step, StepFailed
 from mysqlsts.waiting import Seen, WaitTimeout, wait_for
 
 NODE_DIR = LAB_DIR / "node"

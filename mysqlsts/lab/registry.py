@@ -19,8 +19,8 @@ from pathlib import Path
 
 from mysqlsts.kind_release import node_image_tag
 from mysqlsts.lab import docker, gobuild, images
+from mysqlsts.lab.build_steps import Log, StepFailed, run_all
 from mysqlsts.lab.config import LabConfig, cache_dir
-from mysqlsts.lab.steps import Log, StepFailed, run_all
 from mysqlsts.waiting import Seen, wait_for
 
 CONTAINER = "mysqlsts-registry"

@@ -40,8 +40,9 @@ import yaml
 
 from mysqlsts.kind_release import node_image_tag
 from mysqlsts.lab import build, registry
-from mysqlsts.lab.config import REPO_ROOT, LabConfig, cache_dir
-from mysqlsts.lab.steps import Log, StepFailed
+from mysqlsts.lab.build_steps import Log, StepFailed
+from mysqlsts.lab.config import LabConfig, cache_dir
+from mysqlsts.repository import REPO_ROOT
 from mysqlsts.stopwatch import Stopwatch
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "nightly.yml"

@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 from mysqlsts.lab import docker
+from mysqlsts.lab.build_steps import Log, Step
 from mysqlsts.lab.config import LabConfig, cache_dir
-from mysqlsts.lab.steps import Log, Step
 
 
 def read_packages(path: Path) -> list[str]:

@@ -16,7 +16,7 @@ import yaml
 
 from mysqlsts import programs
 from mysqlsts.errors import InputError
-from mysqlsts.lab.config import REPO_ROOT
+from mysqlsts.repository import REPO_ROOT
 
 MANIFESTS_DIR = REPO_ROOT / "manifests"
 UPSTREAM_DIR = MANIFESTS_DIR / "upstream"

@@ -20,6 +20,6 @@ pytest_plugins = [
     "mysqlsts.plugin.options",
     "mysqlsts.plugin.lifecycle",
     "mysqlsts.plugin.fixtures",
-    "mysqlsts.plugin.reports",
-    "mysqlsts.plugin.bench",
+    "mysqlsts.plugin.run_reports",
+    "mysqlsts.plugin.bench_profile",
 ]

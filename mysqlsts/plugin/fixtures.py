@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mysqlsts import settings
-from mysqlsts.cluster.nodes import NodeFaults, node_faults
+from mysqlsts.cluster.node_faults import NodeFaults, node_faults
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment

@@ -20,7 +20,7 @@ import pytest
 from mysqlsts.errors import EXIT_BAD_INPUT, SuiteError
 from mysqlsts.interrupts import sigterm_as_interrupt
 from mysqlsts.k8s.client import KubeError
-from mysqlsts.plugin import reports
+from mysqlsts.plugin import run_reports
 from mysqlsts.plugin.options import resolve_settings
 from mysqlsts.plugin.state import (
     CONTEXT_KEY,
@@ -36,6 +36,7 @@ from mysqlsts.plugin.state import (
 )
 from mysqlsts.redaction import redact
 from mysqlsts.reporting import allure_results
+from mysqlsts.repository import reports_base
 from mysqlsts.run.environment import Run, RunInfo
 
 
@@ -82,7 +83,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if reporting is not None:
         run = Run(run_settings, line, reporting.folder.path, run_id=reporting.run_id)
     else:
-        run = Run(run_settings, line, config.rootpath / "reports")
+        run = Run(run_settings, line, reports_base(config.rootpath))
     config.stash[RUN_KEY] = run
     sigterm_as_interrupt()
     capture = config.pluginmanager.getplugin("capturemanager")
@@ -99,7 +100,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         message = redact(str(error))
         if error.exit_code != EXIT_BAD_INPUT:
             # No test will run: the reports carry the diagnosis as their one entry.
-            reports.record_setup_failure(config, message, run.setup_evidence, started)
+            run_reports.record_setup_failure(config, message, run.setup_evidence, started)
         _teardown(config)
         pytest.exit(message, returncode=error.exit_code)
     except BaseException:
@@ -126,7 +127,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if context is not None:
         context.kube.api_client.close()
     if is_controller(config):
-        reports.finish_reports(config)
+        run_reports.finish_reports(config)
 
 
 class XdistHooks:

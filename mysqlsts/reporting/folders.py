@@ -12,7 +12,7 @@ Layout (``reports/`` by default, ``$MYSQLSTS_REPORTS_DIR`` to move it)::
 The plugin sets pytest's own options (``--junitxml``, ``--html``, ``--alluredir``) from
 this module at configure time, so the usual plugins write the files; nothing here
 reimplements a report format (what goes into Allure's results is in
-:mod:`mysqlsts.reporting.allure_results`). ``python -m mysqlsts.cli.reports``
+:mod:`mysqlsts.reporting.allure_results`). ``python -m mysqlsts.cli.allure_html``
 (``tox -e report``) (re)generates the Allure HTML of a run.
 """
 
@@ -29,9 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from mysqlsts import programs
-from mysqlsts.lab.config import REPO_ROOT
+from mysqlsts.repository import REPO_ROOT
 
-REPORTS_ENV = "MYSQLSTS_REPORTS_DIR"
 ALLURE_ENV = "MYSQLSTS_ALLURE"  # another Allure 3 CLI than the project's node_modules one
 LATEST = "latest"
 JUNIT_FILE = "junit.xml"
@@ -50,12 +49,6 @@ class ReportError(Exception):
 
 
 # -- the run's folder ---------------------------------------------------------------------
-def reports_base(rootpath: Path, environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    given = env.get(REPORTS_ENV)
-    return Path(given).expanduser().resolve() if given else rootpath / "reports"
-
-
 @dataclass(frozen=True)
 class RunFolder:
     path: Path

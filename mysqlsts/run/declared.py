@@ -5,7 +5,7 @@ replica running both replication threads and caught up with the master. A test t
 changes the deployment starts from that state (the plugin's deployment guard calls
 :func:`require_as_declared` in setup, so a deployment left broken by an earlier test makes
 the next one an error rather than a failed check) and ends in it (:func:`restore`, from
-the checks' :func:`mysqlsts.checks.disturbance.disturbance`).
+the checks' :func:`mysqlsts.scenarios.disturbance.disturbance`).
 """
 
 from __future__ import annotations

@@ -17,19 +17,20 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from mysqlsts.cluster import nodes
+from mysqlsts.cluster import node_faults
 from mysqlsts.cluster.factory import make_provider
 from mysqlsts.cluster.provider import ClusterInfo, Provider
 from mysqlsts.db.mysql import AccessDenied, MySQL
+from mysqlsts.deploy import apply, pv_directories
 from mysqlsts.errors import CrashLoop, DeploymentFailed, SuiteError
 from mysqlsts.files import remove_tree
 from mysqlsts.k8s import diagnosis
 from mysqlsts.k8s.client import Kube, KubeError
-from mysqlsts.manifests import apply, hostpaths, source, transformations
+from mysqlsts.manifests import source, transformations
 from mysqlsts.manifests.model import Deployment, discover, statefulset_namespace
 from mysqlsts.manifests.placement import Placement
 from mysqlsts.redaction import redact, register_secret
-from mysqlsts.reporting import evidence
+from mysqlsts.reporting import namespace_evidence
 from mysqlsts.settings import Settings
 from mysqlsts.stopwatch import Stopwatch
 from mysqlsts.waiting import WaitTimeout
@@ -57,7 +58,7 @@ class RunInfo:
     client_image: str
     # PV name -> the cluster nodes that hold its directory (one for a local PV).
     pv_placement: dict[str, list[str]] = field(default_factory=dict)
-    node_access: str = ""  # how to reach a node's processes (mysqlsts.cluster.nodes)
+    node_access: str = ""  # how to reach a node's processes (mysqlsts.cluster.node_faults)
     notes: list[str] = field(default_factory=list)
     # Built once per process from ``objects`` (not serialised).
     _deployment: Deployment | None = field(default=None, repr=False, compare=False)
@@ -115,7 +116,7 @@ class Run:
         self.source_label = ""
         self.record = apply.DeployRecord()
         self.placement: Placement | None = None
-        self.paths: dict[str, hostpaths.PathRecord] = {}
+        self.paths: dict[str, pv_directories.PathRecord] = {}
         self.info: RunInfo | None = None
         self.teardown_lines: list[str] = []
         self._down = False
@@ -163,11 +164,13 @@ class Run:
             # default service account yet; the helper pods need both.
             for node in placement.pv_nodes:
                 self.kube.wait_node_ready(node, timeout=180)
-            self.kube.wait_service_account(hostpaths.HELPER_NAMESPACE)
+            self.kube.wait_service_account(pv_directories.HELPER_NAMESPACE)
             skip = apply.check_conflicts(self.kube, deployment, self.run_id, self.record)
-            image = hostpaths.helper_image(deployment.mysql_image)
+            image = pv_directories.helper_image(deployment.mysql_image)
             self.say(f"mysqlsts: checking PV paths on {', '.join(placement.pv_nodes) or 'no node'}")
-            self.paths = hostpaths.prepare(self.kube, self.run_id, image, placement.paths_by_node())
+            self.paths = pv_directories.prepare(
+                self.kube, self.run_id, image, placement.paths_by_node()
+            )
             self.say(f"mysqlsts: applying {len(deployment.objects)} objects ({self.source_label})")
             apply.apply_all(self.kube, deployment, skip, self.record)
             applied = Stopwatch()
@@ -214,10 +217,10 @@ class Run:
         if self.kube is None or self.deployment is None:
             return None
         try:
-            collected = evidence.collect(self.kube, self.deployment.namespace)
+            collected = namespace_evidence.collect(self.kube, self.deployment.namespace)
             self.report_dir.mkdir(parents=True, exist_ok=True)
             path = self.setup_evidence
-            path.write_text(f"{redact(headline)}\n\n{evidence.as_text(collected)}")
+            path.write_text(f"{redact(headline)}\n\n{namespace_evidence.as_text(collected)}")
             return path
         except (KubeError, OSError):
             return None
@@ -230,7 +233,7 @@ class Run:
         self._down = True
         keep = self.settings.keep_cluster
         # Faults a check left (a process frozen): undone first, even with --keep-cluster.
-        lines: list[str] = nodes.undo_recorded(self.state_dir)
+        lines: list[str] = node_faults.undo_recorded(self.state_dir)
         if keep:
             if self.cluster is not None:
                 lines.append("--keep-cluster: the deployment, its PVs and their data were left")
@@ -242,10 +245,10 @@ class Run:
             # cluster's stays on the node unless removed explicitly.
             if self.provider is not None and self.provider.node_data_outlives_run:
                 try:
-                    hostpaths.clean(
+                    pv_directories.clean(
                         self.kube,
                         self.run_id,
-                        hostpaths.helper_image(self.deployment.mysql_image),
+                        pv_directories.helper_image(self.deployment.mysql_image),
                         self.placement.paths_by_node() if self.placement else {},
                         self.paths,
                     )

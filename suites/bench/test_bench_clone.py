@@ -7,9 +7,6 @@ import pytest
 
 from mysqlsts.bench import charts, measure
 from mysqlsts.bench.results import BenchRun, CloneSample, ConsistencySample
-from mysqlsts.checks.clone import max_replicas
-from mysqlsts.checks.disturbance import disturbance
-from mysqlsts.checks.scratch import scratch_database
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.errors import EXIT_BAD_INPUT
 from mysqlsts.k8s.client import Kube
@@ -18,6 +15,9 @@ from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
+from mysqlsts.scenarios.clone import max_replicas
+from mysqlsts.scenarios.disturbance import disturbance
+from mysqlsts.scenarios.scratch import scratch_database
 from mysqlsts.settings import Settings
 
 pytestmark = [pytest.mark.bench, pytest.mark.mutates_deployment]

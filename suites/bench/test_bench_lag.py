@@ -8,12 +8,12 @@ import pytest
 
 from mysqlsts.bench import charts, measure
 from mysqlsts.bench.results import BenchRun, LagRun
-from mysqlsts.checks.scratch import scratch_database
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
+from mysqlsts.scenarios.scratch import scratch_database
 from mysqlsts.settings import Settings
 
 pytestmark = [pytest.mark.bench, pytest.mark.needs_replicas(1)]

@@ -22,15 +22,7 @@ import pytest
 
 from mysqlsts.bench import measure
 from mysqlsts.bench.results import BenchRun, RecoverySample
-from mysqlsts.checks.disturbance import disturbance
-from mysqlsts.checks.ledger import background_writer, verify
-from mysqlsts.checks.pods import (
-    identity,
-    mysql_container_of,
-    wait_mysql_restarted,
-    wait_returned_in_place,
-)
-from mysqlsts.cluster.nodes import NodeFaults
+from mysqlsts.cluster.node_faults import NodeFaults
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import TRANSIENT, Kube
 from mysqlsts.k8s.status import condition
@@ -38,6 +30,14 @@ from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
+from mysqlsts.scenarios.disturbance import disturbance
+from mysqlsts.scenarios.ledger import background_writer, verify
+from mysqlsts.scenarios.pod_identity import (
+    identity,
+    mysql_container_of,
+    wait_mysql_restarted,
+    wait_returned_in_place,
+)
 from mysqlsts.waiting import Seen, wait_for
 
 pytestmark = [pytest.mark.bench, pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]

@@ -16,14 +16,6 @@ from typing import Any
 import allure
 import pytest
 
-from mysqlsts.checks.clone import check_clone_skipped
-from mysqlsts.checks.disturbance import disturbance
-from mysqlsts.checks.pods import (
-    PodIdentity,
-    identity,
-    identity_of,
-    require_another_schedulable_node,
-)
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.affinity import nodes_admitted
 from mysqlsts.k8s.client import TRANSIENT, Kube
@@ -32,6 +24,14 @@ from mysqlsts.k8s.status import condition, summarize_pod
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
+from mysqlsts.scenarios.clone import check_clone_skipped
+from mysqlsts.scenarios.disturbance import disturbance
+from mysqlsts.scenarios.pod_identity import (
+    PodIdentity,
+    identity,
+    identity_of,
+    require_another_schedulable_node,
+)
 from mysqlsts.waiting import Seen, wait_for
 
 pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]

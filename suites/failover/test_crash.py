@@ -6,7 +6,7 @@ kernel protects from SIGKILL sent there): no shutdown runs, InnoDB must recover 
 redo log at the next start, and a replica must resume from where its relay log info
 says. And a pod is deleted with grace period 0: its containers are killed at once and
 the StatefulSet makes it anew on its PV's node. Meanwhile three writers insert on the
-master and the ledger (:mod:`mysqlsts.checks.ledger`) records every acknowledged, failed
+master and the ledger (:mod:`mysqlsts.scenarios.ledger`) records every acknowledged, failed
 and unknown write; afterwards every acknowledged write is on every pod, once, and
 CHECKSUM TABLE agrees everywhere. Only on kind (the nodes are reached from the host);
 skipped elsewhere, with the reason.
@@ -18,9 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from mysqlsts.checks.disturbance import disturbance
-from mysqlsts.checks.ledger import Writers, background_writer, verify
-from mysqlsts.checks.pods import (
+from mysqlsts.cluster.node_faults import NodeFaults
+from mysqlsts.db.mysql import MySQL
+from mysqlsts.k8s.client import Kube
+from mysqlsts.manifests.model import Deployment
+from mysqlsts.reporting import attachments
+from mysqlsts.reporting.steps import step
+from mysqlsts.run.environment import RunInfo
+from mysqlsts.scenarios.disturbance import disturbance
+from mysqlsts.scenarios.ledger import Writers, background_writer, verify
+from mysqlsts.scenarios.pod_identity import (
     PodIdentity,
     identity,
     identity_of,
@@ -28,13 +35,6 @@ from mysqlsts.checks.pods import (
     wait_mysql_restarted,
     wait_returned_in_place,
 )
-from mysqlsts.cluster.nodes import NodeFaults
-from mysqlsts.db.mysql import MySQL
-from mysqlsts.k8s.client import Kube
-from mysqlsts.manifests.model import Deployment
-from mysqlsts.reporting import attachments
-from mysqlsts.reporting.steps import step
-from mysqlsts.run.environment import RunInfo
 
 pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1), pytest.mark.faults]
 

@@ -25,15 +25,6 @@ from datetime import UTC, datetime
 import allure
 import pytest
 
-from mysqlsts.checks.disturbance import disturbance
-from mysqlsts.checks.pods import (
-    PodIdentity,
-    container_exec,
-    identity,
-    identity_of,
-    wait_mysql_restarted,
-)
-from mysqlsts.checks.scratch import ScratchTable, compare_keys
 from mysqlsts.db.mysql import MYSQL_TRANSIENT, MySQL
 from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.events import event_rows, pod_events
@@ -41,6 +32,15 @@ from mysqlsts.k8s.status import container_status
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
+from mysqlsts.scenarios.disturbance import disturbance
+from mysqlsts.scenarios.pod_identity import (
+    PodIdentity,
+    container_exec,
+    identity,
+    identity_of,
+    wait_mysql_restarted,
+)
+from mysqlsts.scenarios.scratch import ScratchTable, compare_keys
 from mysqlsts.settings import Settings
 from mysqlsts.waiting import Seen, wait_for
 

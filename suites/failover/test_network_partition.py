@@ -19,16 +19,16 @@ from pathlib import Path
 
 import pytest
 
-from mysqlsts.checks.disturbance import disturbance
-from mysqlsts.checks.ledger import Writers, background_writer, verify
-from mysqlsts.checks.pods import mysql_container_of
-from mysqlsts.cluster.nodes import NodeFaults
+from mysqlsts.cluster.node_faults import NodeFaults
 from mysqlsts.db.mysql import MYSQL_TRANSIENT, Connections, MySQL
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
+from mysqlsts.scenarios.disturbance import disturbance
+from mysqlsts.scenarios.ledger import Writers, background_writer, verify
+from mysqlsts.scenarios.pod_identity import mysql_container_of
 from mysqlsts.waiting import Seen, WaitTimeout, wait_for
 
 pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1), pytest.mark.faults]

@@ -15,11 +15,6 @@ import allure
 import pymysql
 import pytest
 
-from mysqlsts.checks.clone import check_clone_skipped
-from mysqlsts.checks.disturbance import disturbance
-from mysqlsts.checks.ledger import background_writer, master_holds_every_acknowledged_write
-from mysqlsts.checks.pods import identity, wait_returned_in_place
-from mysqlsts.checks.scratch import ScratchTable, compare_keys
 from mysqlsts.db.mysql import READ_ONLY_ERROR, MySQL, describe_error
 from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.status import is_pod_ready, summarize_pod
@@ -27,6 +22,11 @@ from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
+from mysqlsts.scenarios.clone import check_clone_skipped
+from mysqlsts.scenarios.disturbance import disturbance
+from mysqlsts.scenarios.ledger import background_writer, master_holds_every_acknowledged_write
+from mysqlsts.scenarios.pod_identity import identity, wait_returned_in_place
+from mysqlsts.scenarios.scratch import ScratchTable, compare_keys
 
 pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]
 

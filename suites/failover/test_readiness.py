@@ -17,10 +17,7 @@ import time
 
 import pytest
 
-from mysqlsts.checks.clients import answers_through, mysql_client
-from mysqlsts.checks.disturbance import disturbance
-from mysqlsts.checks.pods import identity, mysql_container_of
-from mysqlsts.cluster.nodes import NodeFaults
+from mysqlsts.cluster.node_faults import NodeFaults
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s import pods
 from mysqlsts.k8s.client import TRANSIENT, Kube
@@ -28,6 +25,9 @@ from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
+from mysqlsts.scenarios.clients import answers_through, mysql_client
+from mysqlsts.scenarios.disturbance import disturbance
+from mysqlsts.scenarios.pod_identity import identity, mysql_container_of
 from mysqlsts.settings import Settings
 from mysqlsts.waiting import Seen, wait_for
 

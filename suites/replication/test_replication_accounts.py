@@ -22,10 +22,10 @@ from contextlib import contextmanager
 import allure
 import pytest
 
-from mysqlsts.checks.scratch import scratch_database
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.manifests import option_files
 from mysqlsts.reporting import attachments
+from mysqlsts.scenarios.scratch import scratch_database
 
 pytestmark = pytest.mark.needs_replicas(1)
 

@@ -21,11 +21,11 @@ from contextlib import contextmanager
 import allure
 import pytest
 
-from mysqlsts.checks.scratch import scratch_database
 from mysqlsts.db.mysql import MySQL, describe_error
 from mysqlsts.db.replication import ReplicationBroken, start_sql_thread
 from mysqlsts.db.server import global_variable
 from mysqlsts.reporting import attachments
+from mysqlsts.scenarios.scratch import scratch_database
 
 pytestmark = [pytest.mark.needs_replicas(1), pytest.mark.mutates_deployment]
 

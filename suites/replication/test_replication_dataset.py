@@ -28,13 +28,13 @@ from pathlib import Path
 import allure
 import pytest
 
-from mysqlsts.checks.clients import mysql_client, query_through
-from mysqlsts.checks.scratch import scratch_database
 from mysqlsts.db import consistency
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
 from mysqlsts.reporting import attachments
 from mysqlsts.run.environment import RunInfo
+from mysqlsts.scenarios.clients import mysql_client, query_through
+from mysqlsts.scenarios.scratch import scratch_database
 
 pytestmark = [pytest.mark.needs_replicas(1), pytest.mark.at_end]
 

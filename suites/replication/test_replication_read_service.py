@@ -12,13 +12,13 @@ import math
 import time
 from collections import Counter
 
-from mysqlsts.checks.clients import answers_through, mysql_client
 from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.status import is_pod_ready
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
+from mysqlsts.scenarios.clients import answers_through, mysql_client
 
 # Connections are made until missing a pod by chance is this unlikely (if the Service
 # picks pods uniformly at random, as kube-proxy's iptables and IPVS modes do).

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from mysqlsts.checks.scratch import scratch_database
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.db.replication import (
     BinlogPosition,
@@ -24,6 +23,7 @@ from mysqlsts.manifests import option_files
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
+from mysqlsts.scenarios.scratch import scratch_database
 
 pytestmark = pytest.mark.needs_replicas(1)
 

@@ -15,13 +15,13 @@ from typing import Any
 import pymysql
 import pytest
 
-from mysqlsts.checks.scratch import scratch_database
 from mysqlsts.db.mysql import READ_ONLY_ERROR, MySQL
 from mysqlsts.db.replication import read_own_binlog, read_replica_status
 from mysqlsts.db.server import global_variable, is_on
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
+from mysqlsts.scenarios.scratch import scratch_database
 
 pytestmark = pytest.mark.needs_replicas(1)
 

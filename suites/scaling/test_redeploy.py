@@ -16,15 +16,15 @@ from typing import Any
 import allure
 import pytest
 
-from mysqlsts.checks.disturbance import disturbance
-from mysqlsts.checks.ledger import Writers, background_writer, verify
-from mysqlsts.checks.pods import identity
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
+from mysqlsts.scenarios.disturbance import disturbance
+from mysqlsts.scenarios.ledger import Writers, background_writer, verify
+from mysqlsts.scenarios.pod_identity import identity
 
 pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1), pytest.mark.slow]
 

@@ -16,10 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from mysqlsts.checks.disturbance import disturbance
-from mysqlsts.checks.ledger import background_writer, verify
-from mysqlsts.checks.ordering import PodTimeline, ordering_violations
-from mysqlsts.checks.pods import PodIdentity, identity
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import TRANSIENT, Kube
 from mysqlsts.k8s.status import is_pod_ready, summarize_statefulset
@@ -27,6 +23,10 @@ from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
+from mysqlsts.scenarios.creation_order import PodTimeline, ordering_violations
+from mysqlsts.scenarios.disturbance import disturbance
+from mysqlsts.scenarios.ledger import background_writer, verify
+from mysqlsts.scenarios.pod_identity import PodIdentity, identity
 from mysqlsts.waiting import Seen, wait_for
 
 pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1), pytest.mark.faults]

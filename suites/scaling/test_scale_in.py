@@ -12,14 +12,14 @@ from __future__ import annotations
 import allure
 import pytest
 
-from mysqlsts.checks.clone import check_clone_skipped, scale_to
-from mysqlsts.checks.disturbance import disturbance
-from mysqlsts.checks.pods import PodIdentity, identity
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
+from mysqlsts.scenarios.clone import check_clone_skipped, scale_to
+from mysqlsts.scenarios.disturbance import disturbance
+from mysqlsts.scenarios.pod_identity import PodIdentity, identity
 
 pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]
 

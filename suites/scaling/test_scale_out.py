@@ -9,7 +9,7 @@ replica at the master, at the binlog position the backup corresponds to (from
 
 The manifests' local PVs bound the replica count: one PV per claim. A claim left behind
 by an earlier scale-in would be reused instead of cloned, so the clone tests empty it
-first (:func:`mysqlsts.checks.clone.empty_claim`).
+first (:func:`mysqlsts.scenarios.clone.empty_claim`).
 """
 
 from __future__ import annotations
@@ -20,18 +20,6 @@ from pathlib import Path
 import allure
 import pytest
 
-from mysqlsts.checks.clone import (
-    clone_container,
-    cloned_from_previous,
-    max_replicas,
-    next_ordinal_with_empty_claim,
-    scale_to,
-    stream_window,
-)
-from mysqlsts.checks.disturbance import disturbance
-from mysqlsts.checks.ledger import background_writer, master_holds_every_acknowledged_write
-from mysqlsts.checks.ordering import PodTimeline, ordering_violations
-from mysqlsts.checks.scratch import ScratchTable
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import TRANSIENT, Kube, raise_if_image_pull_fails
 from mysqlsts.k8s.status import statefulset_ready, summarize_pod, summarize_statefulset
@@ -39,6 +27,18 @@ from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
+from mysqlsts.scenarios.clone import (
+    clone_container,
+    cloned_from_previous,
+    max_replicas,
+    next_ordinal_with_empty_claim,
+    scale_to,
+    stream_window,
+)
+from mysqlsts.scenarios.creation_order import PodTimeline, ordering_violations
+from mysqlsts.scenarios.disturbance import disturbance
+from mysqlsts.scenarios.ledger import background_writer, master_holds_every_acknowledged_write
+from mysqlsts.scenarios.scratch import ScratchTable
 from mysqlsts.waiting import Seen, wait_for
 
 pytestmark = pytest.mark.mutates_deployment

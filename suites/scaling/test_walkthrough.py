@@ -22,13 +22,13 @@ from contextlib import contextmanager
 import allure
 import pytest
 
-from mysqlsts.checks.clone import cloned_from_previous, next_ordinal_with_empty_claim
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
+from mysqlsts.scenarios.clone import cloned_from_previous, next_ordinal_with_empty_claim
 
 pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]
 

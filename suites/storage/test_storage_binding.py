@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
+from mysqlsts.deploy.pv_directories import helper_image
 from mysqlsts.k8s import pods
 from mysqlsts.k8s.affinity import node_matches
 from mysqlsts.k8s.client import TRANSIENT, ExecResult, Kube, KubeError
 from mysqlsts.labels import RUN_LABEL_KEY
-from mysqlsts.manifests.hostpaths import helper_image
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 
 from mysqlsts.db.mysql import MySQL
+from mysqlsts.deploy.pv_directories import helper_image
 from mysqlsts.k8s import pods
 from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.status import volume_sources
-from mysqlsts.manifests.hostpaths import helper_image
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step

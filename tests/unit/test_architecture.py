@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mysqlsts.lab.config import REPO_ROOT
+from mysqlsts.repository import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "mysqlsts"
 SUITES = REPO_ROOT / "suites"
@@ -25,18 +25,20 @@ LAYERS = {
     "interrupts": 0,
     "stopwatch": 0,
     "kind_release": 0,
+    "repository": 0,
     "waiting": 1,
     "settings": 1,
     "lab": 1,
-    "controls": 2,
+    "negative_controls": 2,
     "programs": 2,
     "k8s": 3,
     "manifests": 4,
+    "deploy": 5,
     "reporting": 4,
     "cluster": 4,
     "db": 5,
     "run": 6,
-    "checks": 7,
+    "scenarios": 7,
     "cli": 7,
     "bench": 7,
     "plugin": 8,

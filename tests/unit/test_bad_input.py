@@ -26,7 +26,7 @@ from mysqlsts.errors import (
     InputError,
     SuiteError,
 )
-from mysqlsts.lab.config import REPO_ROOT
+from mysqlsts.repository import REPO_ROOT
 from mysqlsts.run.environment import Run
 
 

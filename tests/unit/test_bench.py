@@ -134,7 +134,7 @@ def test_bench_options_are_ascending_distinct_positive_numbers() -> None:
 
 
 def test_every_run_writes_bench_json_the_table_and_its_plots(tmp_path: Path) -> None:
-    from mysqlsts.plugin.bench import write
+    from mysqlsts.plugin.bench_profile import write
 
     written = {p.name for p in write(tmp_path / "run", sample_run())}
     assert written == {

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mysqlsts.lab import config, gomod, host, images, nodeimage, steps
+from mysqlsts.lab import build_steps, config, gomod, host, images, nodeimage
 
 
 @pytest.fixture
@@ -23,50 +23,50 @@ def test_fingerprint_follows_file_content_not_location(tmp_path: Path) -> None:
     for directory in (one, two):
         directory.mkdir(parents=True)
         (directory / "Dockerfile").write_text("FROM x\n")
-    assert steps.fingerprint(one) == steps.fingerprint(two)
+    assert build_steps.fingerprint(one) == build_steps.fingerprint(two)
     (two / "Dockerfile").write_text("FROM y\n")
-    assert steps.fingerprint(one) != steps.fingerprint(two)
+    assert build_steps.fingerprint(one) != build_steps.fingerprint(two)
 
 
-def _step(calls: list[str], present: bool = True, fail: bool = False) -> steps.Step:
-    def action(log: steps.Log, key: str) -> None:
+def _step(calls: list[str], present: bool = True, fail: bool = False) -> build_steps.Step:
+    def action(log: build_steps.Log, key: str) -> None:
         calls.append(key)
         log.write("working")
         if fail:
-            raise steps.StepFailed("boom")
+            raise build_steps.StepFailed("boom")
 
-    return steps.Step("demo", ("v1",), action, lambda _key: present)
+    return build_steps.Step("demo", ("v1",), action, lambda _key: present)
 
 
 def test_step_is_reused_when_inputs_unchanged(lab_cache: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     calls: list[str] = []
-    steps.run_step(_step(calls))
-    steps.run_step(_step(calls))
+    build_steps.run_step(_step(calls))
+    build_steps.run_step(_step(calls))
     assert len(calls) == 1
     assert "reused" in capsys.readouterr().out
 
 
 def test_step_runs_again_when_its_output_is_gone(lab_cache: Path) -> None:
     calls: list[str] = []
-    steps.run_step(_step(calls))
-    steps.run_step(_step(calls, present=False))
+    build_steps.run_step(_step(calls))
+    build_steps.run_step(_step(calls, present=False))
     assert len(calls) == 2
 
 
 def test_failed_step_names_itself_and_its_log_and_leaves_no_stamp(lab_cache: Path) -> None:
     calls: list[str] = []
-    with pytest.raises(steps.StepFailed) as failure:
-        steps.run_step(_step(calls, fail=True))
+    with pytest.raises(build_steps.StepFailed) as failure:
+        build_steps.run_step(_step(calls, fail=True))
     message = str(failure.value)
     assert "step 'demo' failed" in message and "boom" in message
     log_path = Path(message.split("full log: ")[1])
     assert log_path.read_text().strip() == "working"
-    assert not steps.stamp_matches("demo", _step([]).key())
+    assert not build_steps.stamp_matches("demo", _step([]).key())
 
 
 def test_run_all_exits_non_zero_with_one_line(lab_cache: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(SystemExit) as exit_info:
-        steps.run_all([_step([], fail=True)])
+        build_steps.run_all([_step([], fail=True)])
     assert exit_info.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("[lab] FAILED step 'demo'")
@@ -215,7 +215,7 @@ def test_a_changed_storage_template_is_refused(tmp_path: Path) -> None:
     source.mkdir(parents=True)
     changed = STORAGE_TEMPLATE.replace("WaitForFirstConsumer", "Immediate")
     (source / "const_storage.go").write_text(changed)
-    with pytest.raises(steps.StepFailed, match="storage manifest template changed"):
+    with pytest.raises(build_steps.StepFailed, match="storage manifest template changed"):
         nodeimage.storage_manifest(config.load(), tmp_path)
 
 
@@ -281,8 +281,8 @@ def test_a_user_who_is_not_root_and_has_no_sudo_is_told_which_steps_need_root(
     monkeypatch.setattr(root, "sudo_works", lambda: False)
     monkeypatch.setattr(build.host, "root_work", lambda: ["start dockerd"])
     monkeypatch.setattr(build, "is_done", lambda step: False)
-    rootfs = steps.Step("rootfs toolbox", (), lambda log, key: None, lambda key: False, True)
-    gobuild_step = steps.Step("go build kind", (), lambda log, key: None, lambda key: False)
+    rootfs = build_steps.Step("rootfs toolbox", (), lambda log, key: None, lambda key: False, True)
+    gobuild_step = build_steps.Step("go build kind", (), lambda log, key: None, lambda key: False)
     with pytest.raises(SystemExit) as stopped:
         build.get_root_if_needed([gobuild_step, rootfs])
     assert stopped.value.code == 1
@@ -321,5 +321,5 @@ def test_nothing_left_to_do_needs_no_root(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(root, "is_root", lambda: False)
     monkeypatch.setattr(build.host, "root_work", lambda: [])
     monkeypatch.setattr(build, "is_done", lambda step: True)
-    rootfs = steps.Step("rootfs toolbox", (), lambda log, key: None, lambda key: True, True)
+    rootfs = build_steps.Step("rootfs toolbox", (), lambda log, key: None, lambda key: True, True)
     build.get_root_if_needed([rootfs])  # returns: the build goes on as this user

@@ -19,8 +19,9 @@ from allure_commons.model2 import Label, StatusDetails
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mysqlsts.cli import reports as cli_reports
-from mysqlsts.cli import secretscan as cli_secretscan
+from mysqlsts import repository
+from mysqlsts.cli import allure_html as cli_reports
+from mysqlsts.cli import scan_secrets as cli_secretscan
 from mysqlsts.errors import EXIT_SECRET_FOUND, DeploymentFailed
 from mysqlsts.manifests.model import discover
 from mysqlsts.plugin import fixtures, lifecycle
@@ -45,9 +46,9 @@ def test_run_folder_is_named_by_utc_time_and_run_id(tmp_path: Path) -> None:
 
 
 def test_reports_base_from_the_environment(tmp_path: Path) -> None:
-    assert reports.reports_base(tmp_path, {}) == tmp_path / "reports"
+    assert repository.reports_base(tmp_path, {}) == tmp_path / "reports"
     other = tmp_path / "elsewhere"
-    assert reports.reports_base(tmp_path, {"MYSQLSTS_REPORTS_DIR": str(other)}) == other
+    assert repository.reports_base(tmp_path, {"MYSQLSTS_REPORTS_DIR": str(other)}) == other
 
 
 def test_latest_points_at_the_last_run(tmp_path: Path) -> None:

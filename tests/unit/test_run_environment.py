@@ -10,16 +10,16 @@ import article
 import pytest
 
 from mysqlsts import settings
-from mysqlsts.checks.clone import max_replicas
 from mysqlsts.cluster.provider import ClusterInfo
 from mysqlsts.errors import DeploymentFailed
 from mysqlsts.k8s.client import KubeError
-from mysqlsts.lab.config import REPO_ROOT
 from mysqlsts.manifests import placement
 from mysqlsts.manifests.model import discover
 from mysqlsts.manifests.placement import Placement
 from mysqlsts.plugin.fixtures import local_pvs_missing
+from mysqlsts.repository import REPO_ROOT
 from mysqlsts.run import environment
+from mysqlsts.scenarios.clone import max_replicas
 
 
 class FakeProvider:

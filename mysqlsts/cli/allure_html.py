@@ -1,4 +1,4 @@
-"""``python -m mysqlsts.cli.reports`` (``tox -e report``): the Allure HTML of a run."""
+"""``python -m mysqlsts.cli.allure_html`` (``tox -e report``): the Allure HTML of a run."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from mysqlsts.errors import EXIT_BAD_INPUT
-from mysqlsts.lab.config import REPO_ROOT
 from mysqlsts.reporting.folders import (
     INSTALL_HINT,
     LATEST,
@@ -17,13 +16,13 @@ from mysqlsts.reporting.folders import (
     find_allure,
     generate_allure_html,
     install_generator,
-    reports_base,
 )
+from mysqlsts.repository import REPO_ROOT, reports_base
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m mysqlsts.cli.reports",
+        prog="python -m mysqlsts.cli.allure_html",
         description="Generate the single-file Allure HTML report of an e2e run.",
     )
     parser.add_argument(

@@ -1,9 +1,9 @@
 """The evidence of a broken state: everything a reviewer needs, taken before any repair.
 
 The namespace's events, each pod's description and logs, the StatefulSet, claims, PVs and
-nodes (:mod:`mysqlsts.reporting.evidence`), and the replication state of every pod. The
+nodes (:mod:`mysqlsts.reporting.namespace_evidence`), and the replication state of every pod. The
 plugin takes it when a check fails; a disturbing check takes it first, before it restores
-the deployment (:func:`mysqlsts.checks.disturbance.disturbance`), so that the report shows
+the deployment (:func:`mysqlsts.scenarios.disturbance.disturbance`), so that the report shows
 the state that failed, not the repaired one.
 """
 
@@ -13,7 +13,7 @@ from mysqlsts.db.mysql import MYSQL_TRANSIENT, AccessDenied, MySQL, describe_err
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.redaction import redact
-from mysqlsts.reporting import evidence
+from mysqlsts.reporting import namespace_evidence
 from mysqlsts.waiting import WaitTimeout
 
 # A broken pod must not hold the report up: one short try per pod.
@@ -36,7 +36,7 @@ def replication_states(mysql: MySQL, deployment: Deployment) -> list[tuple[str, 
 def broken_state(kube: Kube, mysql: MySQL, deployment: Deployment) -> list[tuple[str, str]]:
     """(title, text) pairs, redacted: events, pods and logs, objects, replication."""
     return [
-        *evidence.collect(kube, deployment.namespace),
-        *evidence.cluster_objects(kube, deployment.namespace),
+        *namespace_evidence.collect(kube, deployment.namespace),
+        *namespace_evidence.cluster_objects(kube, deployment.namespace),
         *replication_states(mysql, deployment),
     ]

@@ -4,7 +4,7 @@ import random
 
 import article
 
-from mysqlsts.manifests import apply as deploy
+from mysqlsts.deploy import apply as deploy
 
 
 def test_objects_are_applied_in_the_articles_order_whatever_the_renderer_emits() -> None:

@@ -7,9 +7,9 @@ from typing import Any
 import article
 import pytest
 
+from mysqlsts.deploy import apply as deploy
 from mysqlsts.errors import DeploymentFailed, EnvironmentProblem
 from mysqlsts.k8s.client import KubeError
-from mysqlsts.manifests import apply as deploy
 from mysqlsts.manifests import transformations
 from mysqlsts.manifests.model import discover
 

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from mysqlsts.checks import disturbance as disturbing
-from mysqlsts.checks.clone import cloned_from, stream_window, streaming_commands
-from mysqlsts.checks.ordering import PodTimeline, ordering_violations
-from mysqlsts.checks.scratch import ScratchTable, compare_keys
 from mysqlsts.k8s.events import parse_time
+from mysqlsts.scenarios import disturbance as disturbing
+from mysqlsts.scenarios.clone import cloned_from, stream_window, streaming_commands
+from mysqlsts.scenarios.creation_order import PodTimeline, ordering_violations
+from mysqlsts.scenarios.scratch import ScratchTable, compare_keys
 
 # clone-mysql's trace (set -x) on the stand-ins, as the kubelet returns it.
 CLONED = """+ [[ -d /var/lib/mysql/mysql ]]

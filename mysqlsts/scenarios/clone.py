@@ -13,10 +13,10 @@ from datetime import datetime
 
 import allure
 
+from mysqlsts.deploy.pv_directories import helper_image
 from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.events import parse_time
 from mysqlsts.k8s.pods import run_to_completion, short_lived_pod
-from mysqlsts.manifests.hostpaths import helper_image
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step

@@ -36,13 +36,14 @@ from mysqlsts.reporting import (
     allure_results,
     attachments,
     durations,
-    evidence,
     folders,
+    namespace_evidence,
     secretscan,
     summary,
 )
+from mysqlsts.repository import reports_base
+from mysqlsts.run.broken_state import broken_state
 from mysqlsts.run.environment import new_run_id
-from mysqlsts.run.evidence import broken_state
 
 
 @dataclass
@@ -90,7 +91,7 @@ def _configure_reports(config: pytest.Config) -> None:
             config.option.allure_report_dir = given
     elif armed(config):
         run_id = new_run_id()
-        base = folders.reports_base(config.rootpath)
+        base = reports_base(config.rootpath)
         made_base = not base.exists()
         folder = folders.new_run_folder(base, run_id)
         folders.apply_options(config.option, folder)
@@ -339,5 +340,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             _to_html(report, collected)
             _to_allure(collected)
             if os.environ.get("MYSQLSTS_EVIDENCE_TO_TERMINAL"):
-                report.sections.append(("mysqlsts evidence", evidence.as_text(collected)))
+                report.sections.append(("mysqlsts evidence", namespace_evidence.as_text(collected)))
     return report

@@ -4,7 +4,7 @@ from typing import Any
 
 from mysqlsts.k8s.client import KubeError
 from mysqlsts.redaction import register_secret
-from mysqlsts.reporting import evidence
+from mysqlsts.reporting import namespace_evidence
 
 POD = {
     "metadata": {"name": "mysql-1", "namespace": "mysql", "managedFields": [{"manager": "x"}]},
@@ -58,7 +58,7 @@ class FakeKube:
 def test_events_descriptions_and_every_containers_logs_including_previous() -> None:
     register_secret("s3cret")
     kube = FakeKube()
-    collected = dict(evidence.collect(kube, "mysql"))  # type: ignore[arg-type]
+    collected = dict(namespace_evidence.collect(kube, "mysql"))  # type: ignore[arg-type]
     assert (
         "Warning BackOff Pod/mysql-1 (x3): Back-off restarting failed container"
         in collected["events"]
@@ -80,5 +80,5 @@ def test_events_descriptions_and_every_containers_logs_including_previous() -> N
     assert collected["mysql-1/clone-mysql log"].startswith("(could not get logs of clone-mysql: ")
     assert collected["mysql-1/xtrabackup previous log"] == "+ mysql -uroot -p***\ncrashed\n"
     assert "mysql-1/mysql previous log" not in collected  # no earlier instance
-    text = evidence.as_text(list(collected.items()))
+    text = namespace_evidence.as_text(list(collected.items()))
     assert "===== events =====" in text and "s3cret" not in text

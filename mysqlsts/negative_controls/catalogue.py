@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from mysqlsts.errors import InputError
-from mysqlsts.lab.config import REPO_ROOT
+from mysqlsts.repository import REPO_ROOT
 
 DEFECTS_DIR = REPO_ROOT / "manifests" / "defects"
 DEFECT_FILE = "defect.yaml"

@@ -1,4 +1,4 @@
-"""``python -m mysqlsts.cli.secretscan scan|redact PATH...``: the root password in files."""
+"""``python -m mysqlsts.cli.scan_secrets scan|redact PATH...``: the root password in files."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def manifests_password(profile: str | None, manifests: str | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m mysqlsts.cli.secretscan",
+        prog="python -m mysqlsts.cli.scan_secrets",
         description="Find (or mask) the root password of the manifests in files.",
     )
     parser.add_argument("action", choices=("scan", "redact"))

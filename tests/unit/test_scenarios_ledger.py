@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pymysql
 
-from mysqlsts.checks import ledger as L
 from mysqlsts.reporting import plots
+from mysqlsts.scenarios import ledger as L
 
 
 def ledger_of(*writes: tuple[int, str]) -> L.Ledger:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from mysqlsts.cli import defects as cli
-from mysqlsts.controls import catalogue, junit, runner, selection, table, verdicts
-from mysqlsts.controls.catalogue import Claim, Defect
-from mysqlsts.controls.junit import CaseResult
 from mysqlsts.errors import InputError
+from mysqlsts.negative_controls import catalogue, junit, runner, selection, table, verdicts
+from mysqlsts.negative_controls.catalogue import Claim, Defect
+from mysqlsts.negative_controls.junit import CaseResult
 
 ROLES = "suites/replication/test_roles.py"
 GOOD = f"""
@@ -291,7 +291,7 @@ def test_a_plan_runs_the_claims_first_then_the_rest_of_their_area(root: Path) ->
     assert made.ran == [*parse(root).checks, "suites/replication/test_other.py::test_x"]
     assert made.deselected == ("suites/replication/test_roles.py::test_crash",)
     args = made.pytest_args
-    assert args[:3] == ["suites/replication", "-p", "mysqlsts.controls.ordering"]
+    assert args[:3] == ["suites/replication", "-p", "mysqlsts.negative_controls.claimed_first"]
     assert args[args.index("--claimed-first") + 1] == parse(root).checks[0]
     assert args[-2:] == ["--deselect", "suites/replication/test_roles.py::test_crash"]
     alone = selection.plan(parse(root), SUITE, collateral=False)

@@ -3,13 +3,13 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from mysqlsts.manifests import hostpaths
+from mysqlsts.deploy import pv_directories
 
 PATHS = ["/data/svr/projects/mysql", "/data/svr/projects/mysql2"]
 
 
 def test_helper_pod_mounts_parents_on_its_node_unprivileged() -> None:
-    pod = hostpaths.helper_pod("p", "r1", "img", PATHS, "true", "w1")
+    pod = pv_directories.helper_pod("p", "r1", "img", PATHS, "true", "w1")
     spec = pod["spec"]
     assert pod["metadata"]["namespace"] == "default" and pod["metadata"]["labels"] == {
         "mysqlsts.io/run": "r1",
@@ -33,13 +33,15 @@ def test_prepare_and_clean_scripts_do_what_the_report_says(tmp_path: Path) -> No
         (tmp_path / "host" / str(index)).mkdir(parents=True)
     # mysql2 exists and is empty; mysql is absent.
     (tmp_path / "host" / "1" / "mysql2").mkdir()
-    record, nonempty = hostpaths.parse_report(_run_in(tmp_path, hostpaths.prepare_script(PATHS)))
+    record, nonempty = pv_directories.parse_report(
+        _run_in(tmp_path, pv_directories.prepare_script(PATHS))
+    )
     assert record.created == [PATHS[0]] and record.existed_empty == [PATHS[1]] and nonempty == []
     assert (tmp_path / "host" / "0" / "mysql").is_dir()
     # MySQL writes data; clean removes the created directory and empties the other.
     (tmp_path / "host" / "0" / "mysql" / "ibdata1").write_text("x")
     (tmp_path / "host" / "1" / "mysql2" / "mysql").mkdir()
-    _run_in(tmp_path, hostpaths.clean_script(record, PATHS))
+    _run_in(tmp_path, pv_directories.clean_script(record, PATHS))
     assert not (tmp_path / "host" / "0" / "mysql").exists()
     assert list((tmp_path / "host" / "1" / "mysql2").iterdir()) == []
 
@@ -48,11 +50,13 @@ def test_non_empty_paths_are_reported(tmp_path: Path) -> None:
     (tmp_path / "host" / "0" / "mysql").mkdir(parents=True)
     (tmp_path / "host" / "0" / "mysql" / "foreign").write_text("x")
     (tmp_path / "host" / "1").mkdir(parents=True)
-    _, nonempty = hostpaths.parse_report(_run_in(tmp_path, hostpaths.prepare_script(PATHS)))
+    _, nonempty = pv_directories.parse_report(
+        _run_in(tmp_path, pv_directories.prepare_script(PATHS))
+    )
     assert nonempty == [PATHS[0]]
 
 
 def test_helper_image_override(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    assert hostpaths.helper_image("mysql:5.7") == "mysql:5.7"
+    assert pv_directories.helper_image("mysql:5.7") == "mysql:5.7"
     monkeypatch.setenv("MYSQLSTS_HELPER_IMAGE", "busybox")
-    assert hostpaths.helper_image("mysql:5.7") == "busybox"
+    assert pv_directories.helper_image("mysql:5.7") == "busybox"

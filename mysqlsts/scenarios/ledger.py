@@ -1,7 +1,7 @@
 """The acknowledged-write ledger: concurrent writers on the master, and what they prove.
 
 Several writer threads (each with a connection, and an API client, of its own) insert
-rows with unique keys into a :class:`~mysqlsts.checks.scratch.ScratchTable`, one
+rows with unique keys into a :class:`~mysqlsts.scenarios.scratch.ScratchTable`, one
 autocommitted INSERT each, and record every write in one :class:`Ledger`:
 
 - *acknowledged*: the INSERT returned (committed);
@@ -31,9 +31,9 @@ from typing import Any
 import allure
 import pymysql
 
-from mysqlsts.checks.scratch import ScratchTable
 from mysqlsts.db.mysql import MYSQL_TRANSIENT, MySQL, describe_error
 from mysqlsts.reporting import attachments, plots
+from mysqlsts.scenarios.scratch import ScratchTable
 from mysqlsts.waiting import Seen, wait_for
 
 ACKNOWLEDGED, FAILED, UNKNOWN = "acknowledged", "failed", "unknown"

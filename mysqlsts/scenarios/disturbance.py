@@ -1,6 +1,6 @@
 """Around a test that disturbs the deployment: a scratch table, and the way back.
 
-:func:`disturbance` gives the test a :class:`~mysqlsts.checks.scratch.ScratchTable` of its
+:func:`disturbance` gives the test a :class:`~mysqlsts.scenarios.scratch.ScratchTable` of its
 own and, whatever happens, uncordons the nodes the test cordoned, restores the deployment
 as declared (:func:`mysqlsts.run.declared.restore`) and drops the scratch database
 everywhere. That the deployment *starts* as declared is the plugin's deployment guard's
@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 
 import allure
 
-from mysqlsts.checks.scratch import ScratchTable
 from mysqlsts.db.mysql import MySQL, describe_error
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
+from mysqlsts.run.broken_state import broken_state
 from mysqlsts.run.declared import restore
-from mysqlsts.run.evidence import broken_state
+from mysqlsts.scenarios.scratch import ScratchTable
 
 
 @dataclass

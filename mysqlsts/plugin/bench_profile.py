@@ -19,7 +19,7 @@ from mysqlsts import settings
 from mysqlsts.bench import charts
 from mysqlsts.bench.results import BenchRun, SuiteCost, markdown
 from mysqlsts.plugin.options import resolve_settings
-from mysqlsts.plugin.reports import collected_reports
+from mysqlsts.plugin.run_reports import collected_reports
 from mysqlsts.plugin.state import INFO_KEY, REPORTS_KEY, is_controller
 from mysqlsts.reporting import durations
 

@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mysqlsts.controls.selection import Plan, Suite
 from mysqlsts.errors import InputError
-from mysqlsts.lab.config import REPO_ROOT
+from mysqlsts.negative_controls.selection import Plan, Suite
+from mysqlsts.repository import REPO_ROOT, REPORTS_ENV
 
 COLLECT_TIMEOUT = 180.0
 _live: set[subprocess.Popen[bytes]] = set()  # the pytest runs under way, to stop on Ctrl-C
@@ -103,7 +103,7 @@ def run_plan(
     junit = out_dir / "junit.xml"
     log = out_dir / "pytest.log"
     env = dict(os.environ if environ is None else environ)
-    env["MYSQLSTS_REPORTS_DIR"] = str(out_dir)  # the run's own folder goes in here
+    env[REPORTS_ENV] = str(out_dir)  # the run's own folder goes in here
     env.pop("MYSQLSTS_PROFILE", None)  # --manifests decides
     command = [
         sys.executable,

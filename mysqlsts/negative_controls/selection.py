@@ -6,9 +6,9 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mysqlsts.controls.catalogue import Defect
-from mysqlsts.controls.ordering import OPTION as CLAIMED_FIRST
 from mysqlsts.errors import InputError
+from mysqlsts.negative_controls.catalogue import Defect
+from mysqlsts.negative_controls.claimed_first import OPTION as CLAIMED_FIRST
 
 # What a defect that claims the setup runs, should the deployment come up after all: a
 # check of seconds (the verdict is then MISSED whatever it says).
@@ -44,7 +44,7 @@ class Plan:
 
     @property
     def pytest_args(self) -> list[str]:
-        args = [*self.paths, "-p", "mysqlsts.controls.ordering"]
+        args = [*self.paths, "-p", "mysqlsts.negative_controls.claimed_first"]
         for check in self.claimed:
             args += [CLAIMED_FIRST, check]
         for check in self.deselected:

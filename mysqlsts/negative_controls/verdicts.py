@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mysqlsts.controls.catalogue import Claim, Defect
-from mysqlsts.controls.junit import ERROR, FAILED, PASSED, SKIPPED, CaseResult
 from mysqlsts.errors import EXIT_SECRET_FOUND, EXIT_SETUP_FAILED
+from mysqlsts.negative_controls.catalogue import Claim, Defect
+from mysqlsts.negative_controls.junit import ERROR, FAILED, PASSED, SKIPPED, CaseResult
 
 CAUGHT = "caught"
 WRONG_REASON = "WRONG REASON"

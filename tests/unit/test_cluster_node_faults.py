@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mysqlsts import programs
-from mysqlsts.cluster import nodes
+from mysqlsts.cluster import node_faults
 
 TASKS = "TASK     PID    STATUS\nabc123   4242   RUNNING\n"
 
@@ -22,29 +22,29 @@ def docker(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
         out = TASKS if "task" in argv else ""
         return programs.Completed(0, out, "")
 
-    monkeypatch.setattr(nodes.programs, "run", run)
+    monkeypatch.setattr(node_faults.programs, "run", run)
     return calls
 
 
 def test_a_frozen_process_is_resumed_and_forgotten(tmp_path: Path, docker: list[list[str]]) -> None:
-    faults = nodes.NodeFaults(tmp_path)
+    faults = node_faults.NodeFaults(tmp_path)
     with faults.frozen("w1", "abc123", "mysqld of mysql-1") as fault:
         assert fault.pid == 4242
-        recorded = (tmp_path / nodes.FAULTS_FILE).read_text().splitlines()
-        assert json.loads(recorded[0])["kind"] == nodes.FROZEN
+        recorded = (tmp_path / node_faults.FAULTS_FILE).read_text().splitlines()
+        assert json.loads(recorded[0])["kind"] == node_faults.FROZEN
     assert ["docker", "exec", "w1", "kill", "-STOP", "4242"] in docker
     assert docker[-1] == ["docker", "exec", "w1", "kill", "-CONT", "4242"]
-    assert (tmp_path / nodes.FAULTS_FILE).read_text() == ""
+    assert (tmp_path / node_faults.FAULTS_FILE).read_text() == ""
 
 
 def test_a_fault_is_undone_when_the_check_fails(tmp_path: Path, docker: list[list[str]]) -> None:
-    with pytest.raises(RuntimeError), nodes.NodeFaults(tmp_path).paused("w2"):
+    with pytest.raises(RuntimeError), node_faults.NodeFaults(tmp_path).paused("w2"):
         raise RuntimeError("the check failed")
     assert docker == [["docker", "pause", "w2"], ["docker", "unpause", "w2"]]
 
 
 def test_a_partition_adds_and_removes_both_rules(tmp_path: Path, docker: list[list[str]]) -> None:
-    with nodes.NodeFaults(tmp_path).partitioned("w1", "abc123", "10.244.1.5", "mysql-2"):
+    with node_faults.NodeFaults(tmp_path).partitioned("w1", "abc123", "10.244.1.5", "mysql-2"):
         pass
     inserted = [c for c in docker if "-I" in c]
     deleted = [c for c in docker if "-D" in c]
@@ -56,17 +56,17 @@ def test_a_partition_adds_and_removes_both_rules(tmp_path: Path, docker: list[li
 def test_the_teardown_undoes_what_a_killed_check_left(
     tmp_path: Path, docker: list[list[str]]
 ) -> None:
-    fault = nodes.Fault(nodes.PAUSED, "w3", "node w3")
-    (tmp_path / nodes.FAULTS_FILE).write_text(json.dumps(fault.__dict__) + "\n")
-    assert nodes.undo_recorded(tmp_path) == ["undid a fault a check left: paused node w3"]
+    fault = node_faults.Fault(node_faults.PAUSED, "w3", "node w3")
+    (tmp_path / node_faults.FAULTS_FILE).write_text(json.dumps(fault.__dict__) + "\n")
+    assert node_faults.undo_recorded(tmp_path) == ["undid a fault a check left: paused node w3"]
     assert docker == [["docker", "unpause", "w3"]]
-    assert not (tmp_path / nodes.FAULTS_FILE).exists()
-    assert nodes.undo_recorded(tmp_path) == []
+    assert not (tmp_path / node_faults.FAULTS_FILE).exists()
+    assert node_faults.undo_recorded(tmp_path) == []
 
 
 def test_only_kind_gives_access_to_its_nodes(tmp_path: Path) -> None:
-    assert nodes.node_faults("docker", tmp_path) is not None
-    assert nodes.node_faults("", tmp_path) is None
+    assert node_faults.node_faults("docker", tmp_path) is not None
+    assert node_faults.node_faults("", tmp_path) is None
 
 
 def test_a_frozen_process_killed_meanwhile_counts_as_resumed(
@@ -77,7 +77,7 @@ def test_a_frozen_process_killed_meanwhile_counts_as_resumed(
             return programs.Completed(1, "", "kill: (4242): No such process\n")
         return programs.Completed(0, TASKS if "task" in argv else "", "")
 
-    monkeypatch.setattr(nodes.programs, "run", run)
-    with nodes.NodeFaults(tmp_path).frozen("w1", "abc123", "mysqld of mysql-1"):
+    monkeypatch.setattr(node_faults.programs, "run", run)
+    with node_faults.NodeFaults(tmp_path).frozen("w1", "abc123", "mysqld of mysql-1"):
         pass
-    assert (tmp_path / nodes.FAULTS_FILE).read_text() == ""
+    assert (tmp_path / node_faults.FAULTS_FILE).read_text() == ""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from mysqlsts.controls.catalogue import CoverageRow
-from mysqlsts.controls.verdicts import CAUGHT, ClaimVerdict, DefectResult
+from mysqlsts.negative_controls.catalogue import CoverageRow
+from mysqlsts.negative_controls.verdicts import CAUGHT, ClaimVerdict, DefectResult
 
 MESSAGE_LIMIT = 200  # characters of a message in a table cell
 

@@ -3,7 +3,7 @@
 A defect often breaks the deployment for whatever runs after its first catch (a replica
 that never restarts, a master that lost its datadir); the claimed checks run first so
 that they meet the defect itself, and the collateral checks run after them. Loaded with
-``-p mysqlsts.controls.ordering`` by ``python -m mysqlsts.cli.defects`` only.
+``-p mysqlsts.negative_controls.claimed_first`` by ``python -m mysqlsts.cli.defects`` only.
 """
 
 from __future__ import annotations
