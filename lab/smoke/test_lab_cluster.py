@@ -10,7 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from mysqlsts.k8s.client import TRANSIENT, Kube, Obj
+from mysqlsts.k8s.api_errors import TRANSIENT
+from mysqlsts.k8s.client import Kube, Obj
+from mysqlsts.k8s.object_waits import wait_pvc_phase
+from mysqlsts.k8s.pod_waits import wait_pod_ready
 from mysqlsts.k8s.status import condition, default_storage_classes
 from mysqlsts.waiting import Seen, wait_for
 
@@ -116,7 +119,7 @@ def workload(lab_cluster) -> Iterator[dict[str, Obj]]:  # type: ignore[no-untype
         pod["spec"].pop("nodeName")
         kube.apply(pod)
     pods = {
-        name: kube.wait_pod_ready(NAMESPACE, name, timeout=POD_TIMEOUT)
+        name: wait_pod_ready(kube, NAMESPACE, name, timeout=POD_TIMEOUT)
         for name in ("server", "client")
     }
     yield pods
@@ -297,9 +300,9 @@ def test_wait_for_first_consumer_binds_local_pv_on_its_node(lab_cluster) -> None
         del consumer["spec"]["nodeSelector"]  # the PV alone must steer the pod
         _mount_claim(consumer, "claim")
         kube.apply(consumer)
-        claim = kube.wait_pvc_phase(NAMESPACE, "claim", "Bound", timeout=120)
+        claim = wait_pvc_phase(kube, NAMESPACE, "claim", "Bound", timeout=120)
         assert claim["spec"]["volumeName"] == "lab-smoke-pv"
-        pod = kube.wait_pod_ready(NAMESPACE, "consumer", timeout=POD_TIMEOUT)
+        pod = wait_pod_ready(kube, NAMESPACE, "consumer", timeout=POD_TIMEOUT)
         assert pod["spec"]["nodeName"] == lab_cluster.worker
     finally:
         kube.delete_object("v1", "Pod", "consumer", NAMESPACE)
@@ -341,8 +344,8 @@ def test_default_storage_class_provisions_a_claim_on_its_pods_node(lab_cluster) 
         writer["spec"].pop("nodeName")
         _mount_claim(writer, "dynamic-claim")
         kube.apply(writer)
-        claim = kube.wait_pvc_phase(NAMESPACE, "dynamic-claim", "Bound", timeout=120)
-        pod = kube.wait_pod_ready(NAMESPACE, "dynamic-writer", timeout=POD_TIMEOUT)
+        claim = wait_pvc_phase(kube, NAMESPACE, "dynamic-claim", "Bound", timeout=120)
+        pod = wait_pod_ready(kube, NAMESPACE, "dynamic-writer", timeout=POD_TIMEOUT)
         pv = kube.get_pv(claim["spec"]["volumeName"])
         assert pv is not None and claim["spec"].get("storageClassName") == "standard"
         terms = pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"]

@@ -14,7 +14,8 @@ from typing import Any
 
 from mysqlsts.cluster.provider import CLIENT_IMAGE_ENV, ClusterInfo
 from mysqlsts.errors import EnvironmentProblem, InputError
-from mysqlsts.k8s.client import Kube, KubeError
+from mysqlsts.k8s.api_errors import KubeError
+from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.status import is_node_ready, is_schedulable
 from mysqlsts.manifests import placement
 from mysqlsts.manifests.placement import Placement

@@ -24,7 +24,8 @@ import pymysql.cursors
 
 from mysqlsts.db import consistency, replication
 from mysqlsts.db.replication import BinlogPosition, ReplicaStatus
-from mysqlsts.k8s.client import TRANSIENT, Kube, KubeError
+from mysqlsts.k8s.api_errors import TRANSIENT, KubeError
+from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.redaction import redact
 from mysqlsts.reporting import attachments

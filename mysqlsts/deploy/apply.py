@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mysqlsts.errors import DeploymentFailed, EnvironmentProblem
-from mysqlsts.k8s.client import Kube, KubeError
+from mysqlsts.k8s.api_errors import KubeError
+from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.object_waits import wait_object_gone
 from mysqlsts.labels import RUN_LABEL_KEY
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.waiting import WaitTimeout
@@ -164,7 +166,7 @@ def teardown(kube: Kube, deployment: Deployment, record: DeployRecord) -> list[s
         attempt(f"delete namespace {ns}", lambda: kube.delete_object("v1", "Namespace", ns))
         attempt(
             f"wait for namespace {ns} to go",
-            lambda: kube.wait_object_gone("v1", "Namespace", ns, timeout=180),
+            lambda: wait_object_gone(kube, "v1", "Namespace", ns, timeout=180),
         )
         lines.append(f"deleted namespace {ns}")
     else:
@@ -189,7 +191,7 @@ def teardown(kube: Kube, deployment: Deployment, record: DeployRecord) -> list[s
             if r[1] != "Namespace":
                 attempt(
                     f"wait for {describe_ref(r)}",
-                    lambda r=r: kube.wait_object_gone(*r, timeout=120),
+                    lambda r=r: wait_object_gone(kube, *r, timeout=120),
                 )
         lines.append(f"deleted the run's objects in namespace {ns}")
     for r in reversed(cluster_scoped):
@@ -200,7 +202,7 @@ def teardown(kube: Kube, deployment: Deployment, record: DeployRecord) -> list[s
         if r[1] == "PersistentVolume":
             attempt(
                 f"wait for {describe_ref(r)}",
-                lambda r=r: kube.wait_object_gone(r[0], r[1], r[2], timeout=120),
+                lambda r=r: wait_object_gone(kube, r[0], r[1], r[2], timeout=120),
             )
     if cluster_scoped:
         lines.append(

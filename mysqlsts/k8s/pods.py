@@ -18,7 +18,10 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
-from mysqlsts.k8s.client import ExecResult, Kube, KubeError
+from mysqlsts.k8s.api_errors import KubeError
+from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.exec_results import ExecResult
+from mysqlsts.k8s.pod_waits import wait_pod_finished, wait_pod_gone, wait_pod_ready
 from mysqlsts.labels import RUN_LABEL_KEY, SCRATCH_LABEL_KEY
 from mysqlsts.waiting import WaitTimeout
 
@@ -138,7 +141,7 @@ class Finished:
 def _delete(kube: Kube, namespace: str, name: str) -> None:
     with suppress(KubeError, WaitTimeout):
         kube.delete_pod(namespace, name, grace_period_seconds=0)
-        kube.wait_pod_gone(namespace, name, timeout=60)
+        wait_pod_gone(kube, namespace, name, timeout=60)
 
 
 @contextmanager
@@ -147,7 +150,7 @@ def running(kube: Kube, manifest: Obj, *, timeout: float = 180) -> Iterator[Runn
     namespace, name = manifest["metadata"]["namespace"], manifest["metadata"]["name"]
     kube.apply(manifest)
     try:
-        pod = kube.wait_pod_ready(namespace, name, timeout=timeout)
+        pod = wait_pod_ready(kube, namespace, name, timeout=timeout)
         yield RunningPod(kube, namespace, name, str(pod["spec"].get("nodeName")))
     finally:
         _delete(kube, namespace, name)
@@ -158,7 +161,7 @@ def run_to_completion(kube: Kube, manifest: Obj, *, timeout: float = 120) -> Fin
     namespace, name = manifest["metadata"]["namespace"], manifest["metadata"]["name"]
     kube.apply(manifest)
     try:
-        done = kube.wait_pod_finished(namespace, name, timeout=timeout)
+        done = wait_pod_finished(kube, namespace, name, timeout=timeout)
         output = kube.logs(namespace, name, CONTAINER) or ""
         return Finished(str(done["status"]["phase"]), output)
     finally:

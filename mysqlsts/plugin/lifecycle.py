@@ -19,7 +19,7 @@ import pytest
 
 from mysqlsts.errors import EXIT_BAD_INPUT, SuiteError
 from mysqlsts.interrupts import sigterm_as_interrupt
-from mysqlsts.k8s.client import KubeError
+from mysqlsts.k8s.api_errors import KubeError
 from mysqlsts.plugin import run_reports
 from mysqlsts.plugin.options import resolve_settings
 from mysqlsts.plugin.state import (

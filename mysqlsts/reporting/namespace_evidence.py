@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from mysqlsts.k8s.client import Kube, KubeError
+from mysqlsts.k8s.api_errors import KubeError
+from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.events import event_time
 from mysqlsts.k8s.status import summarize_pod
 from mysqlsts.redaction import redact

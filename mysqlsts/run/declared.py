@@ -17,6 +17,7 @@ import allure
 
 from mysqlsts.db.mysql import MySQL, describe_error
 from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.statefulset_waits import wait_statefulset_ready
 from mysqlsts.manifests.model import Deployment
 
 RESTORE_TIMEOUT = 300.0  # a disturbed deployment is back within about two minutes
@@ -85,7 +86,8 @@ def _restore(
             kube.scale_statefulset(
                 deployment.namespace, deployment.statefulset, deployment.replicas
             )
-        kube.wait_statefulset_ready(
+        wait_statefulset_ready(
+            kube,
             deployment.namespace,
             deployment.statefulset,
             replicas=deployment.replicas,

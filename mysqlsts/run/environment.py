@@ -25,7 +25,11 @@ from mysqlsts.deploy import apply, pv_directories
 from mysqlsts.errors import CrashLoop, DeploymentFailed, SuiteError
 from mysqlsts.files import remove_tree
 from mysqlsts.k8s import diagnosis
-from mysqlsts.k8s.client import Kube, KubeError
+from mysqlsts.k8s.api_errors import KubeError
+from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.object_waits import wait_node_ready, wait_service_account
+from mysqlsts.k8s.pod_waits import wait_pod_ready
+from mysqlsts.k8s.statefulset_waits import wait_statefulset_ready
 from mysqlsts.manifests import source, transformations
 from mysqlsts.manifests.model import Deployment, discover, statefulset_namespace
 from mysqlsts.manifests.placement import Placement
@@ -163,8 +167,8 @@ class Run:
             # A kind cluster fresh from `kind create` may not have Ready nodes or the
             # default service account yet; the helper pods need both.
             for node in placement.pv_nodes:
-                self.kube.wait_node_ready(node, timeout=180)
-            self.kube.wait_service_account(pv_directories.HELPER_NAMESPACE)
+                wait_node_ready(self.kube, node, timeout=180)
+            wait_service_account(self.kube, pv_directories.HELPER_NAMESPACE)
             skip = apply.check_conflicts(self.kube, deployment, self.run_id, self.record)
             image = pv_directories.helper_image(deployment.mysql_image)
             self.say(f"mysqlsts: checking PV paths on {', '.join(placement.pv_nodes) or 'no node'}")
@@ -271,7 +275,7 @@ def wait_until_up(
     ns = deployment.namespace
     try:
         say(f"waiting for {deployment.master_pod} to be ready")
-        kube.wait_pod_ready(ns, deployment.master_pod, timeout=timeout, crash_loop_fails=True)
+        wait_pod_ready(kube, ns, deployment.master_pod, timeout=timeout, crash_loop_fails=True)
         # Checked as soon as the master is up: a wrong password is clear long before
         # the replicas have cloned.
         try:
@@ -283,8 +287,8 @@ def wait_until_up(
                 f"{deployment.master_pod}: {error}"
             ) from None
         say(f"waiting for StatefulSet {deployment.statefulset} ({deployment.replicas} replicas)")
-        kube.wait_statefulset_ready(
-            ns, deployment.statefulset, timeout=timeout, crash_loop_fails=True
+        wait_statefulset_ready(
+            kube, ns, deployment.statefulset, timeout=timeout, crash_loop_fails=True
         )
     except (WaitTimeout, CrashLoop) as error:
         # A crash loop ends the wait early; both are explained by the same one line.

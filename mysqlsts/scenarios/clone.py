@@ -17,6 +17,7 @@ from mysqlsts.deploy.pv_directories import helper_image
 from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.events import parse_time
 from mysqlsts.k8s.pods import run_to_completion, short_lived_pod
+from mysqlsts.k8s.statefulset_waits import wait_statefulset_ready
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
@@ -108,7 +109,7 @@ def check_clone_skipped(kube: Kube, deployment: Deployment, pod: str) -> None:
 def scale_to(kube: Kube, deployment: Deployment, replicas: int) -> None:
     """Scale the StatefulSet and wait until it has that many ready pods."""
     kube.scale_statefulset(deployment.namespace, deployment.statefulset, replicas)
-    kube.wait_statefulset_ready(deployment.namespace, deployment.statefulset, replicas=replicas)
+    wait_statefulset_ready(kube, deployment.namespace, deployment.statefulset, replicas=replicas)
 
 
 def max_replicas(deployment: Deployment) -> int:

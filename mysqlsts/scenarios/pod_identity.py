@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from mysqlsts.k8s.client import TRANSIENT, Kube, KubeError
+from mysqlsts.k8s.api_errors import TRANSIENT, KubeError
+from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.pod_waits import wait_pod_replaced
 from mysqlsts.k8s.status import (
     container_status,
     is_node_ready,
@@ -91,7 +93,7 @@ def identity_of(kube: Kube, deployment: Deployment, pod: Obj) -> PodIdentity:
 def wait_returned_in_place(kube: Kube, deployment: Deployment, old: PodIdentity) -> PodIdentity:
     """Wait for the new instance of ``old``'s pod, ready; it has the same name, claim, PV
     and node (both identities are attached)."""
-    returned = kube.wait_pod_replaced(deployment.namespace, old.name, old.uid)
+    returned = wait_pod_replaced(kube, deployment.namespace, old.name, old.uid)
     new = identity_of(kube, deployment, returned)
     attachments.table(f"{old.name} before and after", [old.row("before"), new.row("after")])
     assert new.same_place(old), f"{old.name} came back elsewhere: {old} -> {new}"

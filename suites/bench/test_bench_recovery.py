@@ -24,7 +24,9 @@ from mysqlsts.bench import measure
 from mysqlsts.bench.results import BenchRun, RecoverySample
 from mysqlsts.cluster.node_faults import NodeFaults
 from mysqlsts.db.mysql import MySQL
-from mysqlsts.k8s.client import TRANSIENT, Kube
+from mysqlsts.k8s.api_errors import TRANSIENT
+from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.statefulset_waits import wait_statefulset_ready
 from mysqlsts.k8s.status import condition
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
@@ -143,7 +145,7 @@ def everything_back(
         interval=2,
         transient=TRANSIENT,
     )
-    kube.wait_statefulset_ready(deployment.namespace, deployment.statefulset, timeout=BACK_WITHIN)
+    wait_statefulset_ready(kube, deployment.namespace, deployment.statefulset, timeout=BACK_WITHIN)
     for name, old in before.items():
         new = identity(kube, deployment, name)
         assert (new.node, new.claim, new.volume) == (old.node, old.claim, old.volume), (  # type: ignore[attr-defined]

@@ -18,8 +18,10 @@ import pytest
 
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.affinity import nodes_admitted
-from mysqlsts.k8s.client import TRANSIENT, Kube
+from mysqlsts.k8s.api_errors import TRANSIENT
+from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.events import event_rows, pod_events
+from mysqlsts.k8s.pod_waits import wait_pod_ready
 from mysqlsts.k8s.status import condition, summarize_pod
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
@@ -104,7 +106,7 @@ def still_pending(kube: Kube, namespace: str, old: PodIdentity, pending: Obj) ->
 
 @step("{old.name} starts on {old.node} with its claim and data")
 def returns_in_place(kube: Kube, mysql: MySQL, deployment: Deployment, old: PodIdentity) -> None:
-    returned = kube.wait_pod_ready(deployment.namespace, old.name)
+    returned = wait_pod_ready(kube, deployment.namespace, old.name)
     new = identity_of(kube, deployment, returned)
     attachments.table(f"{old.name} before and after", [old.row("before"), new.row("after")])
     assert new.same_place(old), f"{old.name} came back elsewhere: {old} -> {new}"

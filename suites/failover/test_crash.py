@@ -21,6 +21,7 @@ import pytest
 from mysqlsts.cluster.node_faults import NodeFaults
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.pod_waits import wait_pod_instance_gone
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
@@ -112,7 +113,7 @@ def test_a_crashed_replica_recovers_and_resumes_from_the_right_position(
 def force_delete(kube: Kube, deployment: Deployment, writers: Writers, old: PodIdentity) -> None:
     writers.ledger.mark(f"delete {old.name} --grace-period=0")
     kube.delete_pod(deployment.namespace, old.name, grace_period_seconds=0)
-    kube.wait_pod_instance_gone(deployment.namespace, old.name, old.uid)
+    wait_pod_instance_gone(kube, deployment.namespace, old.name, old.uid)
 
 
 def test_a_force_deleted_master_returns_in_place_with_every_acknowledged_write(

@@ -17,6 +17,7 @@ import pytest
 
 from mysqlsts.db.mysql import READ_ONLY_ERROR, MySQL, describe_error
 from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.pod_waits import wait_pod_instance_gone
 from mysqlsts.k8s.status import is_pod_ready, summarize_pod
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
@@ -76,7 +77,7 @@ def test_deleted_replica_returns_with_its_claim_and_data_and_catches_up(
         old = identity(kube, deployment, replica)
         missed = delete_after_missing_rows(kube, mysql, scratch, ns, replica)
         with allure.step(f"write while {replica} is away"):
-            kube.wait_pod_instance_gone(ns, replica, old.uid)
+            wait_pod_instance_gone(kube, ns, replica, old.uid)
             away = scratch.write("while away or starting")
             current = kube.get_pod(ns, replica)
             attachments.text(
@@ -142,7 +143,7 @@ def master_deleted_under_writes(
         with allure.step(f"delete pod {master} while the writer writes"):
             kube.delete_pod(deployment.namespace, master)
             acknowledged_before = writer.acknowledged
-            kube.wait_pod_instance_gone(deployment.namespace, master, old.uid)
+            wait_pod_instance_gone(kube, deployment.namespace, master, old.uid)
         replicas_refuse_writes(kube, mysql, deployment, scratch)
         wait_returned_in_place(kube, deployment, old)
         holds_acknowledged_before(scratch, master, acknowledged_before)

@@ -20,7 +20,8 @@ import pytest
 from mysqlsts.cluster.node_faults import NodeFaults
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s import pods
-from mysqlsts.k8s.client import TRANSIENT, Kube
+from mysqlsts.k8s.api_errors import TRANSIENT
+from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step

@@ -18,6 +18,9 @@ import pytest
 
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.object_waits import wait_object_gone
+from mysqlsts.k8s.pod_waits import wait_pod_instance_gone
+from mysqlsts.k8s.statefulset_waits import wait_statefulset_ready
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
@@ -56,10 +59,10 @@ def delete_statefulset(
     uids = {pod: identity(kube, deployment, pod).uid for pod in deployment.pod_names()}
     writers.ledger.mark(f"delete statefulset --cascade={cascade}")
     kube.delete_object("apps/v1", "StatefulSet", name, ns, propagation=CASCADES[cascade])
-    kube.wait_object_gone("apps/v1", "StatefulSet", name, ns, timeout=120)
+    wait_object_gone(kube, "apps/v1", "StatefulSet", name, ns, timeout=120)
     if cascade == "background":
         for pod, uid in uids.items():
-            kube.wait_pod_instance_gone(ns, pod, uid, timeout=180)
+            wait_pod_instance_gone(kube, ns, pod, uid, timeout=180)
     return uids
 
 
@@ -81,7 +84,7 @@ def claims_outlive_the_statefulset(kube: Kube, deployment: Deployment) -> None:
 def apply_again(kube: Kube, deployment: Deployment, writers: Writers) -> None:
     (statefulset,) = deployment.objects_of_kind("StatefulSet")
     kube.apply(statefulset)
-    kube.wait_statefulset_ready(deployment.namespace, deployment.statefulset, timeout=420)
+    wait_statefulset_ready(kube, deployment.namespace, deployment.statefulset, timeout=420)
     writers.ledger.mark("StatefulSet ready again")
 
 

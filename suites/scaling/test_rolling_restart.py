@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from mysqlsts.db.mysql import MySQL
-from mysqlsts.k8s.client import TRANSIENT, Kube
+from mysqlsts.k8s.api_errors import TRANSIENT
+from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.status import is_pod_ready, summarize_statefulset
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments

@@ -14,6 +14,8 @@ import pytest
 
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.pod_waits import wait_pod_instance_gone
+from mysqlsts.k8s.statefulset_waits import wait_statefulset_ready
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
@@ -95,8 +97,8 @@ def test_scale_in_keeps_the_claim_and_scaling_out_again_reuses_it_without_clonin
         removed = kept[top]
         with allure.step(f"scale {deployment.statefulset} in to {top} replicas"):
             kube.scale_statefulset(deployment.namespace, deployment.statefulset, top)
-            kube.wait_pod_instance_gone(deployment.namespace, removed.name, removed.uid)
-            kube.wait_statefulset_ready(deployment.namespace, deployment.statefulset, replicas=top)
+            wait_pod_instance_gone(kube, deployment.namespace, removed.name, removed.uid)
+            wait_statefulset_ready(kube, deployment.namespace, deployment.statefulset, replicas=top)
         only_the_top_pod_left(kube, deployment, kept[:top], removed)
         meanwhile = disturbed.scratch.write("while scaled in")
         scale_to(kube, deployment, deployment.replicas)

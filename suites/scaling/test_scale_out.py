@@ -21,7 +21,9 @@ import allure
 import pytest
 
 from mysqlsts.db.mysql import MySQL
-from mysqlsts.k8s.client import TRANSIENT, Kube, raise_if_image_pull_fails
+from mysqlsts.k8s.api_errors import TRANSIENT
+from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.pod_waits import raise_if_image_pull_fails
 from mysqlsts.k8s.status import statefulset_ready, summarize_pod, summarize_statefulset
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments

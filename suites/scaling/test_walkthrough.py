@@ -24,6 +24,7 @@ import pytest
 
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.statefulset_waits import wait_statefulset_ready
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
@@ -63,7 +64,7 @@ def the_articles_counter(kube: Kube, mysql: MySQL, deployment: Deployment) -> It
         yield
     finally:
         kube.scale_statefulset(deployment.namespace, deployment.statefulset, deployment.replicas)
-        kube.wait_statefulset_ready(deployment.namespace, deployment.statefulset)
+        wait_statefulset_ready(kube, deployment.namespace, deployment.statefulset)
         mysql.query(deployment.master_pod, "DROP DATABASE IF EXISTS test")
 
 
@@ -87,8 +88,8 @@ def test_walkthrough(
         scaled = new + 1
         with allure.step(f"scale statefulset {deployment.statefulset} to {scaled} replicas"):
             kube.scale_statefulset(deployment.namespace, deployment.statefulset, scaled)
-            kube.wait_statefulset_ready(
-                deployment.namespace, deployment.statefulset, replicas=scaled
+            wait_statefulset_ready(
+                kube, deployment.namespace, deployment.statefulset, replicas=scaled
             )
         cloned_from_previous(kube, deployment, deployment.pod_name(new), new - 1)
         counter_on(mysql, deployment.pod_name(new))

@@ -21,7 +21,10 @@ import pytest
 from mysqlsts.deploy.pv_directories import helper_image
 from mysqlsts.k8s import pods
 from mysqlsts.k8s.affinity import node_matches
-from mysqlsts.k8s.client import TRANSIENT, ExecResult, Kube, KubeError
+from mysqlsts.k8s.api_errors import TRANSIENT, KubeError
+from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.exec_results import ExecResult
+from mysqlsts.k8s.object_waits import wait_object_gone, wait_pvc_phase
 from mysqlsts.labels import RUN_LABEL_KEY
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
@@ -147,7 +150,7 @@ def delete_claim_and_pv(kube: Kube, namespace: str, claim: str, pv: str) -> list
     ):
         try:
             kube.delete_object("v1", api_kind, name, ns)
-            kube.wait_object_gone("v1", api_kind, name, ns, timeout=60)
+            wait_object_gone(kube, "v1", api_kind, name, ns, timeout=60)
         except (KubeError, WaitTimeout) as error:
             errors.append(f"{api_kind} {name}: {error}")
     return errors
@@ -236,7 +239,7 @@ def first_consumer_binds(made: ThrowawayClaim) -> None:
         as_root=True,
     )
     with pods.running(made.kube, consumer) as pod:
-        made.kube.wait_pvc_phase(made.namespace, made.claim, "Bound", timeout=60)
+        wait_pvc_phase(made.kube, made.namespace, made.claim, "Bound", timeout=60)
         bound = made.snapshot(f"pod {pod.name} scheduled on {pod.node}")
         attachments.table(f"claim {made.claim} and PV {made.pv}", made.rows)
         node = next(n for n in made.kube.list_nodes() if n["metadata"]["name"] == pod.node)

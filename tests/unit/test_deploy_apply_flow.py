@@ -9,7 +9,7 @@ import pytest
 
 from mysqlsts.deploy import apply as deploy
 from mysqlsts.errors import DeploymentFailed, EnvironmentProblem
-from mysqlsts.k8s.client import KubeError
+from mysqlsts.k8s.api_errors import KubeError
 from mysqlsts.manifests import transformations
 from mysqlsts.manifests.model import discover
 
@@ -43,13 +43,25 @@ class FakeKube:
         self.calls.append(f"delete {kind} {name}")
         return True
 
-    def wait_object_gone(
-        self, api_version: str, kind: str, name: str, namespace: str | None = None, **_: Any
-    ) -> None:
-        self.calls.append(f"gone {kind} {name}")
-
     def list_pvcs(self, namespace: str) -> list[Obj]:
         return [{"metadata": {"name": n}} for n in ("data-mysql-0", "data-mysql-1", "other-claim")]
+
+
+@pytest.fixture(autouse=True)
+def deletions_are_awaited(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake cluster records each wait for a deleted object instead of polling."""
+
+    def gone(
+        kube: FakeKube,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        **_: Any,
+    ) -> None:
+        kube.calls.append(f"gone {kind} {name}")
+
+    monkeypatch.setattr(deploy, "wait_object_gone", gone)
 
 
 def deployment(run_id: str = "r1") -> Any:

@@ -10,7 +10,11 @@ import pytest
 from fake_apiserver import FakeAPI, serve, status, ws_frame, ws_read
 
 from mysqlsts.errors import DeploymentFailed, EnvironmentProblem
-from mysqlsts.k8s.client import Kube, KubeError, parse_exec_status
+from mysqlsts.k8s.api_errors import KubeError
+from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.exec_results import parse_exec_status
+from mysqlsts.k8s.pod_waits import wait_pod_ready
+from mysqlsts.k8s.statefulset_waits import wait_statefulset_ready
 from mysqlsts.redaction import register_secret
 from mysqlsts.waiting import WaitTimeout
 
@@ -295,7 +299,7 @@ def test_statefulset_wait_fails_at_once_on_an_image_that_cannot_be_pulled(
     api.on("GET", f"{NS}/events", {"items": [event]})
     started = time.monotonic()
     with pytest.raises(DeploymentFailed) as caught:
-        kube.wait_statefulset_ready("mysql", "mysql", timeout=60)
+        wait_statefulset_ready(kube, "mysql", "mysql", timeout=60)
     assert time.monotonic() - started < 5
     assert str(caught.value) == (
         "image cannot be pulled: pod mysql/mysql-0 container clone-mysql image gcr.io/x:1.0: "
@@ -322,7 +326,7 @@ def test_statefulset_wait_times_out_with_the_last_state(api: FakeAPI, kube: Kube
     api.on("GET", "/apis/apps/v1/namespaces/mysql/statefulsets/mysql", sts)
     api.on("GET", f"{NS}/pods", {"items": [pending]})
     with pytest.raises(WaitTimeout) as caught:
-        kube.wait_statefulset_ready("mysql", "mysql", timeout=0.5)
+        wait_statefulset_ready(kube, "mysql", "mysql", timeout=0.5)
     assert str(caught.value) == (
         "timed out after 0.5s waiting for StatefulSet mysql/mysql to be ready; last state: "
         "StatefulSet mysql/mysql: want 2, have 1, ready 1, updated 0; "
@@ -377,7 +381,7 @@ def test_a_pod_waiting_on_no_node_names_the_last_event_of_its_claim(
         },
     )
     with pytest.raises(WaitTimeout) as caught:
-        kube.wait_pod_ready("mysql", "consumer", timeout=0.5)
+        wait_pod_ready(kube, "mysql", "consumer", timeout=0.5)
     assert str(caught.value).endswith(
         "last state: consumer Pending not ready (PersistentVolumeClaim wffc: "
         "ExternalProvisioning: waiting for a volume to be created by the external provisioner "

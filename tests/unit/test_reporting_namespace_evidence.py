@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mysqlsts.k8s.client import KubeError
+from mysqlsts.k8s.api_errors import KubeError
 from mysqlsts.redaction import register_secret
 from mysqlsts.reporting import namespace_evidence
 

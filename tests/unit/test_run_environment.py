@@ -12,7 +12,7 @@ import pytest
 from mysqlsts import settings
 from mysqlsts.cluster.provider import ClusterInfo
 from mysqlsts.errors import DeploymentFailed
-from mysqlsts.k8s.client import KubeError
+from mysqlsts.k8s.api_errors import KubeError
 from mysqlsts.manifests import placement
 from mysqlsts.manifests.model import discover
 from mysqlsts.manifests.placement import Placement
@@ -47,10 +47,12 @@ class FakeProvider:
         return ["provider down"]
 
 
-class BrokenKube:
-    def wait_node_ready(self, name: str, **_: Any) -> None:
-        raise KubeError("get node node-1", 500, "etcdserver: request timed out")
+def broken_node_wait(kube: Any, name: str, **_: Any) -> None:
+    """The node wait ends at once on a non-transient failure of the API."""
+    raise KubeError("get node node-1", 500, "etcdserver: request timed out")
 
+
+class BrokenKube:
     def events(self, namespace: str) -> list[Any]:
         raise KubeError("list events", 500, "etcdserver: request timed out")
 
@@ -67,6 +69,7 @@ def make_run(
     monkeypatch.setattr(
         environment.Kube, "from_kubeconfig", classmethod(lambda cls, *a, **k: BrokenKube())
     )
+    monkeypatch.setattr(environment, "wait_node_ready", broken_node_wait)
     values = {"manifests": str(article.write(tmp_path / "m")), "keep_cluster": keep}
     run = environment.Run(settings.resolve(values, {}), lambda _line: None, tmp_path / "reports")
     run.preflight()
