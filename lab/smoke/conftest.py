@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mysqlsts import settings
+from mysqlsts import option_table, settings
 from mysqlsts.cluster.kind import KindProvider
 from mysqlsts.errors import SuiteError
 from mysqlsts.k8s.client import Kube
@@ -40,7 +40,11 @@ class LabCluster:
 def _provider(config: pytest.Config) -> KindProvider:
     if _PROVIDER not in config.stash:
         chosen = settings.resolve(
-            {"cluster": "kind", "cluster_name": CLUSTER_NAME, "profile": settings.DEFAULT_PROFILE},
+            {
+                "cluster": "kind",
+                "cluster_name": CLUSTER_NAME,
+                "profile": option_table.DEFAULT_PROFILE,
+            },
             environ={},
         )
         state = Path(tempfile.mkdtemp(prefix="mysqlsts-lab-smoke-"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mysqlsts import settings
+from mysqlsts import option_table, settings
 from mysqlsts.errors import SuiteError
 from mysqlsts.lab import build, config
 from mysqlsts.manifests import source
@@ -21,7 +21,7 @@ def lab_needed(pytest_args: list[str]) -> bool:
     image: nothing is built for them.
     """
     parser = argparse.ArgumentParser(add_help=False)
-    for spec in settings.OPTIONS:
+    for spec in option_table.OPTIONS:
         if spec.is_flag:
             parser.add_argument(spec.flag, dest=spec.dest, action="store_true")
         elif spec.repeatable:

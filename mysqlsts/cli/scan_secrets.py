@@ -9,8 +9,8 @@ from pathlib import Path
 from mysqlsts.errors import EXIT_BAD_INPUT, EXIT_SECRET_FOUND, SuiteError
 from mysqlsts.manifests import source
 from mysqlsts.manifests.model import discover
+from mysqlsts.option_table import DEFAULT_PROFILE
 from mysqlsts.reporting.secretscan import redact_files, scan
-from mysqlsts.settings import DEFAULT_PROFILE
 
 
 def manifests_password(profile: str | None, manifests: str | None) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from mysqlsts import programs
 from mysqlsts.errors import EnvironmentProblem
-from mysqlsts.settings import RegistryMirror
+from mysqlsts.registry_mirror import RegistryMirror
 
 # The registries whose pulls go through the mirror, and where they are really served.
 MIRRORED_REGISTRIES = {

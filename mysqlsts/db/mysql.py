@@ -24,6 +24,7 @@ import pymysql.cursors
 
 from mysqlsts.db import consistency, replication
 from mysqlsts.db.replication import BinlogPosition, ReplicaStatus
+from mysqlsts.db.replication_filters import Filters
 from mysqlsts.k8s.api_errors import TRANSIENT, KubeError
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
@@ -314,9 +315,7 @@ class MySQL:
                 before = self.master_position(via=via)
                 for pod in pods:
                     self.wait_replica_caught_up(pod, timeout=timeout, via=via)
-                filters = {
-                    pod: consistency.Filters.of(self.replica_status(pod, via=via)) for pod in pods
-                }
+                filters = {pod: Filters.of(self.replica_status(pod, via=via)) for pod in pods}
                 result = consistency.Comparison(master, list(pods), before, attempts=attempt)
                 consistency.compare_tables(
                     via.get(master), {pod: via.get(pod) for pod in pods}, filters, result,

@@ -28,6 +28,8 @@ LAYERS = {
     "repository": 0,
     "waiting": 1,
     "settings": 1,
+    "option_table": 1,
+    "registry_mirror": 1,
     "lab": 1,
     "negative_controls": 2,
     "programs": 2,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mysqlsts import settings
+from mysqlsts import option_table, settings
 from mysqlsts.bench import __main__ as cli
 from mysqlsts.bench.compare import compare, figures
 from mysqlsts.bench.results import (
@@ -126,7 +126,7 @@ def test_compare_gives_b_over_a_for_every_shared_figure(tmp_path: Path, capsys) 
 def test_bench_options_are_ascending_distinct_positive_numbers() -> None:
     chosen = settings.resolve({"bench_sizes": "500,10,100,10"}, {"MYSQLSTS_BENCH_RATES": "80"})
     assert chosen.bench_sizes == (10, 100, 500) and chosen.bench_rates == (80,)
-    assert settings.resolve({}, {}).bench_duration == settings.DEFAULT_BENCH_DURATION
+    assert settings.resolve({}, {}).bench_duration == option_table.DEFAULT_BENCH_DURATION
     with pytest.raises(settings.InputError, match="--bench-sizes must be at least 1"):
         settings.resolve({"bench_sizes": "10,0"}, {})
     with pytest.raises(settings.InputError, match="--bench-rates needs at least one number"):

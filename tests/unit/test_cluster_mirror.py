@@ -10,7 +10,8 @@ import yaml
 from mysqlsts import programs
 from mysqlsts.cluster import kind_config, mirror
 from mysqlsts.errors import EnvironmentProblem, InputError
-from mysqlsts.settings import RegistryMirror, parse_registry_mirror, resolve
+from mysqlsts.registry_mirror import RegistryMirror, parse_registry_mirror
+from mysqlsts.settings import resolve
 
 
 @pytest.mark.parametrize(

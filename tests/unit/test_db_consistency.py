@@ -13,8 +13,9 @@ import pymysql
 import pytest
 
 from mysqlsts.db import consistency
-from mysqlsts.db.consistency import Chunk, Filters, Table
+from mysqlsts.db.consistency import Chunk, Table
 from mysqlsts.db.replication import ReplicaStatus
+from mysqlsts.db.replication_filters import Filters
 
 
 class BitXor:

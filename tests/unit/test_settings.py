@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from mysqlsts import settings
+from mysqlsts import option_table, settings
 from mysqlsts.errors import InputError
 
 
@@ -78,9 +78,9 @@ def test_bad_values_are_one_line_input_errors(
 
 
 def test_help_names_the_environment_variable_and_default() -> None:
-    spec = next(s for s in settings.OPTIONS if s.flag == "--profile")
-    assert settings.help_text(spec).endswith("[env MYSQLSTS_PROFILE; default offline-debian]")
-    assert {s.env for s in settings.OPTIONS} >= {
+    spec = next(s for s in option_table.OPTIONS if s.flag == "--profile")
+    assert option_table.help_text(spec).endswith("[env MYSQLSTS_PROFILE; default offline-debian]")
+    assert {s.env for s in option_table.OPTIONS} >= {
         "MYSQLSTS_PROFILE",
         "MYSQLSTS_MANIFESTS",
         "MYSQLSTS_CLUSTER",
@@ -103,7 +103,7 @@ def test_workers_and_pv_node_mappings() -> None:
     assert chosen.workers == 4 and chosen.pv_nodes == (("a", "w1"), ("b", "w2"))
     from_env = settings.resolve({}, {"MYSQLSTS_PV_NODE": "a=w1,b=w2"})
     assert from_env.pv_nodes == (("a", "w1"), ("b", "w2"))
-    assert settings.resolve({}, {}).workers == settings.DEFAULT_WORKERS
+    assert settings.resolve({}, {}).workers == option_table.DEFAULT_WORKERS
 
 
 @pytest.mark.parametrize(
