@@ -14,7 +14,6 @@ process. Two paths:
 from __future__ import annotations
 
 import os
-import platform
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,9 +21,9 @@ from pathlib import Path
 from pytest_kind.cluster import KindCluster
 
 from mysqlsts import kind_release, programs
-from mysqlsts.cluster import kind_config, mirror
+from mysqlsts.cluster import kind_config, kind_images, mirror
 from mysqlsts.cluster.mirror import Relay, canonical
-from mysqlsts.cluster.provider import CLIENT_IMAGE_ENV, NODE_ACCESS_DOCKER, ClusterInfo
+from mysqlsts.cluster.provider import NODE_ACCESS_DOCKER, ClusterInfo
 from mysqlsts.errors import EnvironmentProblem
 from mysqlsts.files import remove_tree
 from mysqlsts.k8s.client import Obj
@@ -42,63 +41,6 @@ EMPTY_TIMEOUT = 60.0
 EXPORT_TIMEOUT = 300.0
 # A directory for `kind export logs` before the run deletes its cluster.
 KIND_LOGS_ENV = "MYSQLSTS_KIND_LOGS"
-
-
-def docker_has_image(image: str) -> bool:
-    return (
-        programs.run(["docker", "image", "inspect", image], timeout=DOCKER_TIMEOUT).returncode == 0
-    )
-
-
-def check_docker() -> None:
-    """Docker is installed and its daemon answers (kind runs its nodes there)."""
-    if programs.find_docker() is None:
-        raise EnvironmentProblem("docker CLI not found on PATH (kind runs its nodes in Docker)")
-    done = programs.run(
-        ["docker", "info", "--format", "{{.ServerVersion}}"], timeout=DOCKER_TIMEOUT
-    )
-    if done.returncode != 0 or not done.stdout.strip():
-        host = os.environ.get("DOCKER_HOST", "the default socket")
-        raise EnvironmentProblem(
-            f"Docker is not running or not reachable at {host}: {done.first_error_line()}"
-        )
-
-
-def is_lab_image(image: str) -> bool:
-    return image in lab_config.load().images.values()
-
-
-def needs_lab(images: list[str]) -> bool:
-    """Whether the deployment runs one of the lab's own images (they exist nowhere else)."""
-    return any(is_lab_image(image) for image in images)
-
-
-def node_image(images: list[str]) -> str:
-    """The node image: $MYSQLSTS_KIND_NODE_IMAGE, else the lab's when the deployment runs
-    the lab's images (it carries them), else kind's own (``kind_release.NODE_IMAGE``)."""
-    chosen = kind_release.chosen_node_image()
-    if chosen:
-        return chosen
-    return lab_config.load().node_image if needs_lab(images) else kind_release.NODE_IMAGE
-
-
-def client_image(fallback: str, offline: bool) -> str:
-    """In-cluster MySQL clients: $MYSQLSTS_CLIENT_IMAGE, else on the offline path the lab's
-    toolbox (loaded into the nodes with the run's images), else ``fallback`` (the
-    deployment's MySQL image, which carries a client: the online path uses nothing of the
-    lab's)."""
-    chosen = os.environ.get(CLIENT_IMAGE_ENV)
-    if chosen:
-        return chosen
-    toolbox = lab_config.load().images["toolbox"]
-    return toolbox if offline and docker_has_image(toolbox) else fallback
-
-
-def node_labels() -> dict[str, str]:
-    """The well-known labels a kubelet puts on a node of this machine (kind nodes run here)."""
-    machine = platform.machine().lower()
-    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
-    return {"kubernetes.io/os": "linux", "kubernetes.io/arch": arch}
 
 
 class KindProvider:
@@ -147,7 +89,7 @@ class KindProvider:
         return [line.strip() for line in done.stdout.splitlines() if line.strip()]
 
     def preflight(self) -> list[str]:
-        offline = needs_lab(self.images)
+        offline = kind_images.needs_lab(self.images)
         self.kind_bin = programs.find_kind(prefer_lab=offline)
         if self.kind_bin is None:
             raise EnvironmentProblem(
@@ -155,12 +97,12 @@ class KindProvider:
                 f"and PATH): install kind {kind_release.KIND_VERSION}, or build the lab with "
                 "`tox -e lab`"
             )
-        check_docker()
-        self.node_image = node_image(self.images)
-        self.client_image = client_image(self.mysql_image, offline)
+        kind_images.check_docker()
+        self.node_image = kind_images.node_image(self.images)
+        self.client_image = kind_images.client_image(self.mysql_image, offline)
         registry = self.settings.registry_mirror
-        if is_lab_image(self.node_image):
-            if not docker_has_image(self.node_image):
+        if kind_images.is_lab_image(self.node_image):
+            if not kind_images.docker_has_image(self.node_image):
                 raise EnvironmentProblem(
                     f"kind node image {self.node_image} is not in the local Docker: build it "
                     "with `tox -e lab` (the offline profiles pull nothing)"
@@ -168,7 +110,7 @@ class KindProvider:
         else:
             pulled = mirror.through(registry, self.node_image) if registry else None
             self.node_image = pulled or self.node_image
-            if not docker_has_image(self.node_image):
+            if not kind_images.docker_has_image(self.node_image):
                 self.node_image_pull = self.node_image
         if registry:
             self.mirror_endpoint, self.relay = mirror.node_endpoint(registry)
@@ -180,7 +122,11 @@ class KindProvider:
         registry = self.settings.registry_mirror
         source = f" through the mirror {registry.address}" if registry else ""
         wanted = dict.fromkeys([*self.images, self.client_image])
-        in_cluster = [i for i in wanted if not is_lab_image(i) and not docker_has_image(i)]
+        in_cluster = [
+            i
+            for i in wanted
+            if not kind_images.is_lab_image(i) and not kind_images.docker_has_image(i)
+        ]
         parts = []
         if self.node_image_pull:
             parts.append(f"kind node image {self.node_image_pull}")
@@ -201,7 +147,12 @@ class KindProvider:
         )
         # The nodes do not exist yet: their labels are those every kubelet sets.
         workers = [
-            {"metadata": {"name": w, "labels": {**node_labels(), placement.HOSTNAME_LABEL: w}}}
+            {
+                "metadata": {
+                    "name": w,
+                    "labels": {**kind_images.node_labels(), placement.HOSTNAME_LABEL: w},
+                }
+            }
             for w in self.workers
         ]
         return placement.place(objects, mapping, workers)
@@ -318,7 +269,7 @@ class KindProvider:
         """Load the run's images from the local Docker into every node, in one ``kind load``
         (their shared layers are saved once; the lab's smoke places pods on every node)."""
         wanted = [*self.images, *([self.client_image] if self.client_image else [])]
-        local = [image for image in dict.fromkeys(wanted) if docker_has_image(image)]
+        local = [image for image in dict.fromkeys(wanted) if kind_images.docker_has_image(image)]
         images = self._nodes_missing(local)
         if local and not images:
             notes.append(f"images {', '.join(local)} already on every node (the node image)")

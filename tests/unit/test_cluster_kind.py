@@ -10,6 +10,7 @@ import pytest
 
 from mysqlsts import settings
 from mysqlsts.cluster import kind as cluster_kind
+from mysqlsts.cluster import kind_images
 from mysqlsts.errors import EnvironmentProblem, InputError
 
 
@@ -70,7 +71,7 @@ def test_only_images_a_node_lacks_are_loaded_in_one_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     commands: list[list[str]] = []
-    monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: image != "absent:1")
+    monkeypatch.setattr(kind_images, "docker_has_image", lambda image: image != "absent:1")
     monkeypatch.setattr(
         cluster_kind.subprocess, "run", lambda command, check: commands.append(command)
     )
@@ -90,7 +91,7 @@ def test_only_images_a_node_lacks_are_loaded_in_one_load(
 def test_nothing_is_loaded_when_every_node_has_the_images(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: True)
+    monkeypatch.setattr(kind_images, "docker_has_image", lambda image: True)
     provider = make(tmp_path, ["db:1"])
     monkeypatch.setattr(provider, "_nodes_missing", lambda images: [])
     provider.kind_bin = Path("/bin/kind")
@@ -103,7 +104,7 @@ def test_a_failed_load_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     def fail(command: list[str], check: bool) -> None:
         raise subprocess.CalledProcessError(1, command)
 
-    monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: True)
+    monkeypatch.setattr(kind_images, "docker_has_image", lambda image: True)
     monkeypatch.setattr(cluster_kind.subprocess, "run", fail)
     provider = make(tmp_path, ["db:1"])
     monkeypatch.setattr(provider, "_nodes_missing", lambda images: images)
@@ -116,28 +117,28 @@ def test_the_lab_node_image_is_required_only_for_the_labs_images(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("MYSQLSTS_KIND_NODE_IMAGE", raising=False)
-    monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: False)
-    lab = cluster_kind.lab_config.load()
-    assert cluster_kind.node_image([lab.images["mysql_standin"]]) == lab.node_image
-    assert cluster_kind.node_image(["mysql:5.7"]) == cluster_kind.kind_release.NODE_IMAGE
+    monkeypatch.setattr(kind_images, "docker_has_image", lambda image: False)
+    lab = kind_images.lab_config.load()
+    assert kind_images.node_image([lab.images["mysql_standin"]]) == lab.node_image
+    assert kind_images.node_image(["mysql:5.7"]) == kind_images.kind_release.NODE_IMAGE
     monkeypatch.setenv("MYSQLSTS_KIND_NODE_IMAGE", "kindest/node:v1")
-    assert cluster_kind.node_image([lab.images["mysql_standin"]]) == "kindest/node:v1"
+    assert kind_images.node_image([lab.images["mysql_standin"]]) == "kindest/node:v1"
 
 
 def test_client_image_prefers_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: False)
+    monkeypatch.setattr(kind_images, "docker_has_image", lambda image: False)
     monkeypatch.setenv("MYSQLSTS_CLIENT_IMAGE", "registry/client:1")
-    assert cluster_kind.client_image("mysql:5.7", offline=True) == "registry/client:1"
+    assert kind_images.client_image("mysql:5.7", offline=True) == "registry/client:1"
     monkeypatch.delenv("MYSQLSTS_CLIENT_IMAGE")
-    assert cluster_kind.client_image("mysql:5.7", offline=True) == "mysql:5.7"
+    assert kind_images.client_image("mysql:5.7", offline=True) == "mysql:5.7"
 
 
 def test_the_online_path_uses_no_lab_image_for_its_clients(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MYSQLSTS_CLIENT_IMAGE", raising=False)
-    monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: True)  # a lab is built
-    toolbox = cluster_kind.lab_config.load().images["toolbox"]
-    assert cluster_kind.client_image("mysql:5.7", offline=True) == toolbox
-    assert cluster_kind.client_image("mysql:5.7-debian", offline=False) == "mysql:5.7-debian"
+    monkeypatch.setattr(kind_images, "docker_has_image", lambda image: True)  # a lab is built
+    toolbox = kind_images.lab_config.load().images["toolbox"]
+    assert kind_images.client_image("mysql:5.7", offline=True) == toolbox
+    assert kind_images.client_image("mysql:5.7-debian", offline=False) == "mysql:5.7-debian"
 
 
 def test_the_pv_data_is_emptied_from_inside_the_node_then_from_a_throwaway_container(
@@ -173,9 +174,9 @@ def test_the_online_path_says_in_one_line_what_it_will_pull(
 ) -> None:
     monkeypatch.delenv("MYSQLSTS_KIND_NODE_IMAGE", raising=False)
     monkeypatch.delenv("MYSQLSTS_CLIENT_IMAGE", raising=False)
-    monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: False)
+    monkeypatch.setattr(kind_images, "docker_has_image", lambda image: False)
     monkeypatch.setattr(cluster_kind.programs, "find_kind", lambda prefer_lab: Path("/bin/kind"))
-    monkeypatch.setattr(cluster_kind, "check_docker", lambda: None)
+    monkeypatch.setattr(kind_images, "check_docker", lambda: None)
     monkeypatch.setattr(cluster_kind.KindProvider, "_existing_clusters", lambda self: [])
     provider = cluster_kind.KindProvider(
         settings.resolve({}, {}),
@@ -185,7 +186,7 @@ def test_the_online_path_says_in_one_line_what_it_will_pull(
     )
     (line,) = provider.preflight()
     assert line == (
-        f"will pull kind node image {cluster_kind.kind_release.NODE_IMAGE}; into the cluster: "
+        f"will pull kind node image {kind_images.kind_release.NODE_IMAGE}; into the cluster: "
         "mysql:5.7-debian, gcr.io/x/xb:1 (kind /bin/kind)"
     )
 
@@ -194,9 +195,9 @@ def test_through_a_mirror_the_node_image_is_pulled_from_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MYSQLSTS_KIND_NODE_IMAGE", "kindest/node:v1.32.0")
-    monkeypatch.setattr(cluster_kind, "docker_has_image", lambda image: False)
+    monkeypatch.setattr(kind_images, "docker_has_image", lambda image: False)
     monkeypatch.setattr(cluster_kind.programs, "find_kind", lambda prefer_lab: Path("/bin/kind"))
-    monkeypatch.setattr(cluster_kind, "check_docker", lambda: None)
+    monkeypatch.setattr(kind_images, "check_docker", lambda: None)
     monkeypatch.setattr(cluster_kind.KindProvider, "_existing_clusters", lambda self: [])
     monkeypatch.setattr(
         cluster_kind.mirror, "node_endpoint", lambda m: ("https://r.corp:5000", None)
