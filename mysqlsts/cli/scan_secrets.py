@@ -16,7 +16,8 @@ from mysqlsts.reporting.secretscan import redact_files, scan
 def manifests_password(profile: str | None, manifests: str | None) -> str:
     """The root password the manifests of a profile (or a path) give their MySQL."""
     found = source.locate(profile or DEFAULT_PROFILE, Path(manifests) if manifests else None)
-    return discover(source.load(found), found.label).root_password
+    objects, _ = source.load(found)
+    return discover(objects, found.label).root_password
 
 
 def main(argv: list[str] | None = None) -> int:

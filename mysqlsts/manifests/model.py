@@ -176,18 +176,17 @@ def pod_labels(template_labels: dict[str, str], statefulset: str, ordinal: int) 
     }
 
 
-def statefulset_namespace(objects: list[Obj], origin: str = "the manifests") -> str | None:
+def statefulset_namespace(sts: Obj) -> str | None:
     """The namespace the manifests give their StatefulSet; None when they name none."""
-    sts = statefulset_of(objects, origin)
     namespace = sts["metadata"].get("namespace")
     return str(namespace) if namespace else None
 
 
 def discover(objects: list[Obj], origin: str = "the manifests") -> Deployment:
     """The :class:`Deployment` the objects describe; unusable manifests raise InputError."""
-    sts = statefulset_of(objects, origin)
+    sts = statefulset_of(objects, origin)  # once: every fact below is read from it
     sts_name = sts["metadata"]["name"]
-    namespace = statefulset_namespace(objects, origin)
+    namespace = statefulset_namespace(sts)
     if namespace is None:
         raise InputError(
             f"StatefulSet {sts_name} has no metadata.namespace (the run places namespace-less "

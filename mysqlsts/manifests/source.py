@@ -183,8 +183,8 @@ def statefulset_of(objects: list[Obj], origin: str) -> Obj:
     return found[0]
 
 
-def load(source: ManifestSource) -> list[Obj]:
-    """Render and validate the manifests of ``source``."""
+def load(source: ManifestSource) -> tuple[list[Obj], Obj]:
+    """Render and validate the manifests of ``source``: the objects and their one
+    StatefulSet (found here once for the whole load)."""
     objects = render(source.path)
-    statefulset_of(objects, source.label)
-    return objects
+    return objects, statefulset_of(objects, source.label)

@@ -129,9 +129,9 @@ class Run:
     def preflight(self) -> None:
         found = source.locate(self.settings.profile, self.settings.manifests)
         self.source_label = found.label
-        objects = source.load(found)
+        objects, statefulset = source.load(found)
         # Manifests with a namespace keep it; those without get the run's own.
-        namespace = statefulset_namespace(objects, found.label) or run_namespace(
+        namespace = statefulset_namespace(statefulset) or run_namespace(
             self.settings, self.run_id
         )
         prepared = transformations.prepare(objects, namespace, self.run_id)

@@ -116,7 +116,8 @@ needs_upstream = pytest.mark.skipif(
 
 @needs_upstream
 def test_real_upstream_profile_renders_the_article() -> None:
-    objects = manifests.load(manifests.locate("upstream", None))
+    objects, statefulset = manifests.load(manifests.locate("upstream", None))
+    assert statefulset["metadata"]["name"] == "mysql"
     kinds = sorted(o["kind"] for o in objects)
     assert kinds == sorted(o["kind"] for o in article.objects())
 
@@ -126,7 +127,7 @@ def test_real_upstream_profile_renders_the_article() -> None:
     reason="manifests/profiles/offline not written yet",
 )
 def test_real_offline_profile_renders() -> None:
-    objects = manifests.load(manifests.locate("offline", None))
+    objects, _ = manifests.load(manifests.locate("offline", None))
     assert any(o["kind"] == "StatefulSet" for o in objects)
 
 
