@@ -12,6 +12,7 @@ import pytest
 
 from mysqlsts.k8s.api_errors import TRANSIENT
 from mysqlsts.k8s.client import Kube, Obj
+from mysqlsts.k8s.local_pv import local_pv
 from mysqlsts.k8s.object_waits import wait_pvc_phase
 from mysqlsts.k8s.pod_waits import wait_pod_ready
 from mysqlsts.k8s.status import condition, default_storage_classes
@@ -238,33 +239,13 @@ def test_wait_for_first_consumer_binds_local_pv_on_its_node(lab_cluster) -> None
         }
     )
     kube.apply(
-        {
-            "apiVersion": "v1",
-            "kind": "PersistentVolume",
-            "metadata": {"name": "lab-smoke-pv"},
-            "spec": {
-                "capacity": {"storage": "1Gi"},
-                "accessModes": ["ReadWriteOnce"],
-                "persistentVolumeReclaimPolicy": "Retain",
-                "storageClassName": "lab-smoke-local",
-                "local": {"path": lab_cluster.pv_path},
-                "nodeAffinity": {
-                    "required": {
-                        "nodeSelectorTerms": [
-                            {
-                                "matchExpressions": [
-                                    {
-                                        "key": "kubernetes.io/hostname",
-                                        "operator": "In",
-                                        "values": [lab_cluster.worker],
-                                    }
-                                ]
-                            }
-                        ]
-                    }
-                },
-            },
-        }
+        local_pv(
+            "lab-smoke-pv",
+            lab_cluster.pv_path,
+            lab_cluster.worker,
+            "lab-smoke-local",
+            "1Gi",
+        )
     )
     try:
         kube.apply(

@@ -131,9 +131,7 @@ class Run:
         self.source_label = found.label
         objects, statefulset = source.load(found)
         # Manifests with a namespace keep it; those without get the run's own.
-        namespace = statefulset_namespace(statefulset) or run_namespace(
-            self.settings, self.run_id
-        )
+        namespace = statefulset_namespace(statefulset) or run_namespace(self.settings, self.run_id)
         prepared = transformations.prepare(objects, namespace, self.run_id)
         self.changes = prepared.changes
         deployment = discover(prepared.objects, found.label)

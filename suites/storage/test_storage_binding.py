@@ -24,6 +24,7 @@ from mysqlsts.k8s.affinity import node_matches
 from mysqlsts.k8s.api_errors import TRANSIENT, KubeError
 from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.exec_results import ExecResult
+from mysqlsts.k8s.local_pv import local_pv
 from mysqlsts.k8s.object_waits import wait_object_gone, wait_pvc_phase
 from mysqlsts.labels import RUN_LABEL_KEY
 from mysqlsts.manifests.model import Deployment
@@ -47,34 +48,14 @@ CHECK_LABEL_KEY = "mysqlsts.io/storage-check"
 def pv_manifest(
     name: str, path: str, node: str, storage_class: str, run_id: str, check: str
 ) -> Obj:
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {"name": name, "labels": {RUN_LABEL_KEY: run_id, CHECK_LABEL_KEY: check}},
-        "spec": {
-            "capacity": {"storage": PV_CAPACITY},
-            "volumeMode": "Filesystem",
-            "accessModes": ["ReadWriteOnce"],
-            "persistentVolumeReclaimPolicy": "Retain",
-            "storageClassName": storage_class,
-            "local": {"path": path},
-            "nodeAffinity": {
-                "required": {
-                    "nodeSelectorTerms": [
-                        {
-                            "matchExpressions": [
-                                {
-                                    "key": "kubernetes.io/hostname",
-                                    "operator": "In",
-                                    "values": [node],
-                                }
-                            ]
-                        }
-                    ]
-                }
-            },
-        },
-    }
+    return local_pv(
+        name,
+        path,
+        node,
+        storage_class,
+        PV_CAPACITY,
+        labels={RUN_LABEL_KEY: run_id, CHECK_LABEL_KEY: check},
+    )
 
 
 def claim_manifest(name: str, namespace: str, storage_class: str, run_id: str, check: str) -> Obj:

@@ -13,38 +13,13 @@ from typing import Any
 
 import yaml
 
+from mysqlsts.k8s.local_pv import local_pv
+
 Obj = dict[str, Any]
 
 
 def _pv(name: str, path: str) -> Obj:
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {"name": name},
-        "spec": {
-            "capacity": {"storage": "15Gi"},
-            "volumeMode": "Filesystem",
-            "accessModes": ["ReadWriteOnce"],
-            "persistentVolumeReclaimPolicy": "Delete",
-            "storageClassName": "local-storage",
-            "local": {"path": path},
-            "nodeAffinity": {
-                "required": {
-                    "nodeSelectorTerms": [
-                        {
-                            "matchExpressions": [
-                                {
-                                    "key": "kubernetes.io/hostname",
-                                    "operator": "In",
-                                    "values": ["172.31.170.51"],
-                                }
-                            ]
-                        }
-                    ]
-                }
-            },
-        },
-    }
+    return local_pv(name, path, "172.31.170.51", "local-storage", "15Gi", reclaim_policy="Delete")
 
 
 def _password_env() -> Obj:
