@@ -25,12 +25,8 @@ from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.events import parse_time
 from mysqlsts.k8s.status import condition, container_status
 from mysqlsts.manifests.model import Deployment
-from mysqlsts.scenarios.clone import (
-    clone_container,
-    next_ordinal_with_empty_claim,
-    scale_to,
-    stream_window,
-)
+from mysqlsts.scenarios.clone import clone_container, stream_window
+from mysqlsts.scenarios.statefulset_acts import next_ordinal_with_empty_claim, scale_to
 
 ROW_BYTES = 1024
 # One INSERT ... SELECT of at most this many rows: the load stays in transactions of tens
@@ -249,7 +245,7 @@ def lag_under_load(
                         [payload] * batch,
                     )
                     load.rows += batch
-                time.sleep(WRITE_TICK)
+                load.stop.wait(WRITE_TICK)  # pacing the load, not a poll
 
     def heartbeat() -> None:
         with connected(deployment.master_pod) as conn, conn.cursor() as cursor:
@@ -260,7 +256,7 @@ def lag_under_load(
                 cursor.execute(f"INSERT INTO `{table}` VALUES (%s)", (seq,))
                 load.acked[seq] = time.monotonic()
                 load.last_seq = seq
-                time.sleep(max(0.0, HEARTBEAT_INTERVAL - (time.monotonic() - load.acked[seq])))
+                load.stop.wait(max(0.0, HEARTBEAT_INTERVAL - (time.monotonic() - load.acked[seq])))
 
     def reader(pod: str) -> Callable[[], None]:
         def body() -> None:
@@ -279,7 +275,7 @@ def lag_under_load(
                     for seq in range(newest + 1, found + 1):
                         seen[seq] = now
                     newest = max(newest, found)
-                    time.sleep(POLL_INTERVAL)
+                    load.stop.wait(POLL_INTERVAL)  # the lag instrument's own 10 ms tick
 
         return body
 

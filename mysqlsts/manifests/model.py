@@ -69,6 +69,12 @@ class Deployment:
             for key, text in (o.get("data") or {}).items()
         }
 
+    @property
+    def max_replicas(self) -> int:
+        """How many pods the scaling checks may run: one per local PV the manifests declare;
+        with dynamic provisioning (no PVs), one more than declared (each new claim is made)."""
+        return len(self.pvs) if self.declares_local_pvs else self.replicas + 1
+
     def pod_name(self, ordinal: int) -> str:
         return f"{self.statefulset}-{ordinal}"
 

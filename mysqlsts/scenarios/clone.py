@@ -1,9 +1,10 @@
-"""The clone init container: what its trace says, and claims emptied so that it clones.
+"""The clone init container: what its trace says.
 
 The article's ``clone-mysql`` runs its script with ``set -x``: the trace shows whether it
 streamed a backup (``ncat ... | xbstream -x``) and from which pod, or skipped because the
 datadir was already on the claim. A claim left behind by a scale-in would be reused
-instead of cloned, so a clone check empties it first (:func:`empty_claim`).
+instead of cloned, so a clone check empties it first
+(:func:`mysqlsts.scenarios.statefulset_acts.empty_claim`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-import allure
-
-from mysqlsts.deploy.pv_directories import helper_image
 from mysqlsts.k8s.client import Kube
 from mysqlsts.k8s.events import parse_time
-from mysqlsts.k8s.pods import run_to_completion, short_lived_pod
-from mysqlsts.k8s.statefulset_waits import wait_statefulset_ready
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
@@ -106,70 +102,6 @@ def check_clone_skipped(kube: Kube, deployment: Deployment, pod: str) -> None:
 
 
 @step("scale {deployment.statefulset} to {replicas} replicas")
-def scale_to(kube: Kube, deployment: Deployment, replicas: int) -> None:
-    """Scale the StatefulSet and wait until it has that many ready pods."""
-    kube.scale_statefulset(deployment.namespace, deployment.statefulset, replicas)
-    wait_statefulset_ready(kube, deployment.namespace, deployment.statefulset, replicas=replicas)
-
-
-def max_replicas(deployment: Deployment) -> int:
-    """How many pods the scaling checks may run: one per local PV the manifests declare;
-    with dynamic provisioning (no PVs), one more than declared (each new claim is made)."""
-    return len(deployment.pvs) if deployment.declares_local_pvs else deployment.replicas + 1
-
-
-def empty_claim(
-    kube: Kube, deployment: Deployment, claim: str, run_id: str, *, timeout: float = 180
-) -> str:
-    """Delete everything on ``claim`` (of a pod that does not run) through a short-lived pod.
-
-    The pod mounts the claim (so it lands on the PV's node), runs as root and removes the
-    claim's contents; the claim and its PV stay bound. Returns the pod's output.
-    """
-    namespace = deployment.namespace
-    users = [
-        pod["metadata"]["name"]
-        for pod in kube.list_pods(namespace)
-        if any(
-            (v.get("persistentVolumeClaim") or {}).get("claimName") == claim
-            for v in (pod.get("spec") or {}).get("volumes") or []
-        )
-    ]
-    assert not users, f"claim {claim} is in use by {users}: refusing to empty it"
-    pod = short_lived_pod(
-        f"mysqlsts-empty-{claim}",
-        namespace,
-        helper_image(deployment.mysql_image),
-        run_id=run_id,
-        purpose="empty-claim",
-        command=[
-            "sh",
-            "-c",
-            "set -eu; ls -A /claim; find /claim -mindepth 1 -delete; "
-            'echo "emptied: $(ls -A /claim | wc -l) entries left"',
-        ],
-        claims={claim: "/claim"},
-        as_root=True,
-    )
-    done = run_to_completion(kube, pod, timeout=timeout)
-    assert done.succeeded, f"emptying {claim} failed: {done.output[-300:]}"
-    return done.output
-
-
-def next_ordinal_with_empty_claim(kube: Kube, deployment: Deployment, run_id: str) -> int:
-    """The ordinal the next scale-out adds, its claim (if an earlier scale-in left one) empty."""
-    ordinal = deployment.replicas
-    assert ordinal < max_replicas(deployment), (
-        f"the manifests have {len(deployment.pvs)} PVs and {deployment.replicas} replicas: "
-        "no PV is left for a scale-out"
-    )
-    claim = deployment.pvc_name(ordinal)
-    if kube.get_pvc(deployment.namespace, claim) is not None:
-        with allure.step(f"empty claim {claim}, left by an earlier scale-in"):
-            attachments.text(f"emptying {claim}", empty_claim(kube, deployment, claim, run_id))
-    return ordinal
-
-
 @step("{new_pod}'s clone log shows a clone from ordinal {source}")
 def cloned_from_previous(kube: Kube, deployment: Deployment, new_pod: str, source: int) -> None:
     container = clone_container(deployment)

@@ -15,7 +15,6 @@ from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
-from mysqlsts.scenarios.clone import max_replicas
 from mysqlsts.scenarios.disturbance import disturbance
 from mysqlsts.scenarios.scratch import scratch_database
 from mysqlsts.settings import Settings
@@ -44,7 +43,7 @@ def sizes(mysqlsts_settings: Settings, deployment: Deployment) -> tuple[int, ...
             f"and a clone of N MB needs about {SPACE_PER_MB} x N",
             returncode=EXIT_BAD_INPUT,
         )
-    if deployment.replicas >= max_replicas(deployment):
+    if deployment.replicas >= deployment.max_replicas:
         pytest.skip(
             f"the manifests' {len(deployment.pvs)} PVs are all used by the "
             f"{deployment.replicas} replicas: no PV is left for a scale-out"

@@ -19,9 +19,10 @@ from mysqlsts.k8s.statefulset_waits import wait_statefulset_ready
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
-from mysqlsts.scenarios.clone import check_clone_skipped, scale_to
+from mysqlsts.scenarios.clone import check_clone_skipped
 from mysqlsts.scenarios.disturbance import disturbance
 from mysqlsts.scenarios.pod_identity import PodIdentity, identity
+from mysqlsts.scenarios.statefulset_acts import scale_to
 
 pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]
 

@@ -9,7 +9,7 @@ replica at the master, at the binlog position the backup corresponds to (from
 
 The manifests' local PVs bound the replica count: one PV per claim. A claim left behind
 by an earlier scale-in would be reused instead of cloned, so the clone tests empty it
-first (:func:`mysqlsts.scenarios.clone.empty_claim`).
+first (:func:`mysqlsts.scenarios.statefulset_acts.empty_claim`).
 """
 
 from __future__ import annotations
@@ -29,18 +29,12 @@ from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
-from mysqlsts.scenarios.clone import (
-    clone_container,
-    cloned_from_previous,
-    max_replicas,
-    next_ordinal_with_empty_claim,
-    scale_to,
-    stream_window,
-)
+from mysqlsts.scenarios.clone import clone_container, cloned_from_previous, stream_window
 from mysqlsts.scenarios.creation_order import PodTimeline, ordering_violations
 from mysqlsts.scenarios.disturbance import disturbance
 from mysqlsts.scenarios.ledger import background_writer, master_holds_every_acknowledged_write
 from mysqlsts.scenarios.scratch import ScratchTable
+from mysqlsts.scenarios.statefulset_acts import next_ordinal_with_empty_claim, scale_to
 from mysqlsts.waiting import Seen, wait_for
 
 pytestmark = pytest.mark.mutates_deployment
@@ -86,7 +80,7 @@ def test_scale_out_creates_each_pod_only_after_the_previous_one_is_ready(
     from its predecessor, which has to be serving. (``podManagementPolicy: Parallel``
     would create them all at once.)
     """
-    top = max_replicas(deployment)
+    top = deployment.max_replicas
     with disturbance(kube, mysql, deployment, "ordering"):
         scale_to(kube, deployment, 1)
         before = {

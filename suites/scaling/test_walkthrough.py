@@ -24,12 +24,12 @@ import pytest
 
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
-from mysqlsts.k8s.statefulset_waits import wait_statefulset_ready
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
 from mysqlsts.reporting.steps import step
 from mysqlsts.run.environment import RunInfo
-from mysqlsts.scenarios.clone import cloned_from_previous, next_ordinal_with_empty_claim
+from mysqlsts.scenarios.clone import cloned_from_previous
+from mysqlsts.scenarios.statefulset_acts import next_ordinal_with_empty_claim, scale_to
 
 pytestmark = [pytest.mark.mutates_deployment, pytest.mark.needs_replicas(1)]
 
@@ -63,8 +63,7 @@ def the_articles_counter(kube: Kube, mysql: MySQL, deployment: Deployment) -> It
             cursor.execute("INSERT INTO test.counter VALUES (%s)", (ARTICLE_VALUE,))
         yield
     finally:
-        kube.scale_statefulset(deployment.namespace, deployment.statefulset, deployment.replicas)
-        wait_statefulset_ready(kube, deployment.namespace, deployment.statefulset)
+        scale_to(kube, deployment, deployment.replicas)
         mysql.query(deployment.master_pod, "DROP DATABASE IF EXISTS test")
 
 
@@ -87,9 +86,6 @@ def test_walkthrough(
         new = next_ordinal_with_empty_claim(kube, deployment, mysqlsts_run.run_id)
         scaled = new + 1
         with allure.step(f"scale statefulset {deployment.statefulset} to {scaled} replicas"):
-            kube.scale_statefulset(deployment.namespace, deployment.statefulset, scaled)
-            wait_statefulset_ready(
-                kube, deployment.namespace, deployment.statefulset, replicas=scaled
-            )
+            scale_to(kube, deployment, scaled)
         cloned_from_previous(kube, deployment, deployment.pod_name(new), new - 1)
         counter_on(mysql, deployment.pod_name(new))

@@ -137,3 +137,43 @@ def test_only_the_cluster_providers_branch_on_the_cluster_kind() -> None:
         if p not in allowed and pattern.search(p.read_text(encoding="utf-8"))
     ]
     assert not found, f"branches on the provider outside mysqlsts/cluster: {found}"
+
+
+# -- the house's proportions -----------------------------------------------------------------
+# The lab builds images from Debian and Go: its steps are long scripts of their own.
+MAX_LINES = 400
+# Entry points of `python -m`: their name is Python's convention, not a choice.
+CONVENTIONAL_NAMES = {"__init__.py", "__main__.py"}
+
+
+def test_no_module_outside_the_lab_is_over_400_lines() -> None:
+    long = {
+        str(p.relative_to(REPO_ROOT)): n
+        for p in package_modules()
+        if p.relative_to(PACKAGE).parts[0] != "lab"
+        and (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert not long, f"modules over {MAX_LINES} lines (split them by what they hold): {long}"
+
+
+def test_every_module_name_means_one_thing() -> None:
+    seen: dict[str, list[str]] = {}
+    for path in package_modules():
+        if path.name not in CONVENTIONAL_NAMES:
+            seen.setdefault(path.stem, []).append(str(path.relative_to(PACKAGE)))
+    rooms = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    twice = {name: where for name, where in seen.items() if len(where) > 1 or name in rooms}
+    assert not twice, f"module names used twice under mysqlsts/: {twice}"
+
+
+def test_the_one_wait_is_the_only_sleep() -> None:
+    """Polls go through mysqlsts.waiting.wait_for; nothing else sleeps. (A load generator
+    paces itself with its stop event's wait, which a stop ends at once: the ledger's
+    writers, the benchmark's load; that is pacing, not waiting for a state.)"""
+    pattern = re.compile(r"\btime\.sleep\(|\bfrom time import\b[^\n]*\bsleep\b")
+    sleepers = [
+        str(p.relative_to(REPO_ROOT))
+        for p in [*package_modules(), *suite_files()]
+        if p != PACKAGE / "waiting.py" and pattern.search(p.read_text(encoding="utf-8"))
+    ]
+    assert not sleepers, f"sleeps outside mysqlsts/waiting.py (use wait_for): {sleepers}"

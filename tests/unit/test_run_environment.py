@@ -19,7 +19,6 @@ from mysqlsts.manifests.placement import Placement
 from mysqlsts.plugin.fixtures import local_pvs_missing
 from mysqlsts.repository import REPO_ROOT
 from mysqlsts.run import environment
-from mysqlsts.scenarios.clone import max_replicas
 
 
 class FakeProvider:
@@ -164,7 +163,7 @@ def test_the_projects_tutorial_variant_deploys_three_pods_on_dynamic_storage(
         "the manifests declare no PersistentVolume: the claims are provisioned dynamically "
         "by the cluster's default StorageClass, so there are no local PVs to check"
     )
-    assert max_replicas(deployment) == 4
+    assert deployment.max_replicas == 4
     config = next(o for o in deployment.objects if o["kind"] == "ConfigMap")
     assert set(config["data"]) == {"primary.cnf", "secondary.cnf"}
 
@@ -172,4 +171,4 @@ def test_the_projects_tutorial_variant_deploys_three_pods_on_dynamic_storage(
 def test_the_articles_local_pvs_are_checked_and_bound_the_scale_out() -> None:
     deployment = discover(article.objects())
     assert deployment.declares_local_pvs and local_pvs_missing(deployment) is None
-    assert max_replicas(deployment) == len(deployment.pvs) == 3
+    assert deployment.max_replicas == len(deployment.pvs) == 3
