@@ -188,6 +188,30 @@ OPTIONS: tuple[OptionSpec, ...] = (
         metavar="HOST[:PORT]",
     ),
     OptionSpec(
+        "--node-access",
+        "MYSQLSTS_NODE_ACCESS",
+        "how the fault checks reach a node's processes: 'pod' (a short-lived privileged pod "
+        "pinned to the node: any cluster whose --node-access-namespace admits privileged "
+        "pods) or 'none'; without it, kind's nodes are reached through Docker and an existing "
+        "cluster's not at all (its fault checks are skipped, saying so)",
+        metavar="pod|none",
+    ),
+    OptionSpec(
+        "--node-access-namespace",
+        "MYSQLSTS_NODE_ACCESS_NAMESPACE",
+        "--node-access pod: the namespace of the privileged pods (default: the deployment's); "
+        "it must admit privileged pods (Pod Security 'privileged'), which the run checks "
+        "with a server-side dry run before the first check",
+        metavar="NAME",
+    ),
+    OptionSpec(
+        "--node-access-image",
+        "MYSQLSTS_NODE_ACCESS_IMAGE",
+        "--node-access pod: the privileged pods' image, which needs nsenter (default: the "
+        "run's client image)",
+        metavar="IMAGE",
+    ),
+    OptionSpec(
         "--deploy-timeout",
         "MYSQLSTS_DEPLOY_TIMEOUT",
         "seconds to wait for the StatefulSet to become ready after applying the manifests",

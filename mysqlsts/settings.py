@@ -30,6 +30,7 @@ from mysqlsts.option_table import (
 )
 from mysqlsts.registry_mirror import RegistryMirror, parse_registry_mirror
 
+NODE_ACCESS_CHOICES = ("pod", "none")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -55,6 +56,9 @@ class Settings:
     registry_mirror: RegistryMirror | None = None
     readiness_bound: int = DEFAULT_READINESS_BOUND
     liveness_bound: int = DEFAULT_LIVENESS_BOUND
+    node_access: str | None = None  # --node-access: "pod", "none", or the provider's way
+    node_access_namespace: str | None = None
+    node_access_image: str | None = None
 
     def describe(self) -> str:
         source = f"manifests {self.manifests}" if self.manifests else f"profile {self.profile}"
@@ -96,14 +100,14 @@ def parse_pv_nodes(values: list[str]) -> tuple[tuple[str, str], ...]:
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
-def parse_namespace(value: Any) -> str | None:
+def parse_namespace(value: Any, flag: str = "--namespace") -> str | None:
     """A namespace name (an RFC 1123 label), or None when not given."""
     if value in (None, ""):
         return None
     name = str(value)
     if not _DNS_LABEL.match(name):
         raise InputError(
-            f"--namespace {name!r} is not a namespace name (lowercase letters, digits and "
+            f"{flag} {name!r} is not a namespace name (lowercase letters, digits and "
             "'-', at most 63, starting and ending with a letter or digit)"
         )
     return name
@@ -196,6 +200,18 @@ def resolve(values: Mapping[str, Any], environ: Mapping[str, str] | None = None)
             Path(env.get("HOME", str(Path.home()))) / ".kube" / "config"
         )
 
+    node_access = raw["mysqlsts_node_access"] or None
+    if node_access not in (None, NODE_ACCESS_CHOICES[0], NODE_ACCESS_CHOICES[1]):
+        raise InputError(
+            f"--node-access must be one of {', '.join(NODE_ACCESS_CHOICES)}, got {node_access!r}"
+        )
+    if node_access != "pod" and (
+        raw["mysqlsts_node_access_namespace"] or raw["mysqlsts_node_access_image"]
+    ):
+        raise InputError(
+            "--node-access-namespace and --node-access-image go with --node-access pod"
+        )
+
     manifests = raw["mysqlsts_manifests"]
     return Settings(
         profile=str(raw["mysqlsts_profile"]),
@@ -217,4 +233,9 @@ def resolve(values: Mapping[str, Any], environ: Mapping[str, str] | None = None)
         registry_mirror=parse_registry_mirror(raw["mysqlsts_registry_mirror"]),
         readiness_bound=positive_int(raw["mysqlsts_readiness_bound"], "--readiness-bound"),
         liveness_bound=positive_int(raw["mysqlsts_liveness_bound"], "--liveness-bound"),
+        node_access=node_access,
+        node_access_namespace=parse_namespace(
+            raw["mysqlsts_node_access_namespace"], "--node-access-namespace"
+        ),
+        node_access_image=raw["mysqlsts_node_access_image"] or None,
     )

@@ -20,9 +20,11 @@ Obj = dict[str, Any]
 # Another image for in-cluster MySQL clients than the provider's choice (the cluster must
 # be able to pull it).
 CLIENT_IMAGE_ENV = "MYSQLSTS_CLIENT_IMAGE"
-# How the suite reaches a node's own processes, for the checks that freeze or stop them:
-# through the Docker container that is the node (kind), or not at all.
+# How the suite reaches a node's own processes, for the checks that kill, freeze or cut
+# them off: through the Docker container that is the node (kind), through a privileged pod
+# on the node (--node-access pod, any cluster that admits one), or not at all.
 NODE_ACCESS_DOCKER = "docker"
+NODE_ACCESS_POD = "pod"
 NODE_ACCESS_NONE = ""
 
 

@@ -181,6 +181,13 @@ class Kube:
         return True
 
     # -- pods -------------------------------------------------------------------------
+    def create_pod(self, manifest: Obj, *, dry_run: bool = False) -> Obj:
+        """Create a pod; ``dry_run``: admitted or refused (admission's message), not made."""
+        meta, extra = manifest["metadata"], {"dry_run": "All"} if dry_run else {}
+        action = f"create pod {meta['namespace']}/{meta['name']}{' (dry run)' * dry_run}"
+        call = self.core.create_namespaced_pod
+        return dict(self._json(action, call, meta["namespace"], manifest, **extra))
+
     def get_pod(self, namespace: str, name: str) -> Obj | None:
         return self._get_or_none(
             f"get pod {namespace}/{name}", self.core.read_namespaced_pod, name, namespace

@@ -57,6 +57,8 @@ def short_lived_pod(
     claims: Mapping[str, str] | None = None,
     env: Sequence[Obj] = (),
     as_root: bool = False,
+    privileged: bool = False,
+    host_pid: bool = False,
 ) -> Obj:
     """A pod that runs ``command`` once (default: sleeps until its deadline).
 
@@ -88,6 +90,10 @@ def short_lived_pod(
         # Root, not privileged: root may remove the MySQL user's files without extra
         # capabilities, and privileged pods fail on hosts whose capability set is reduced.
         container["securityContext"] = {"runAsUser": 0}
+    if privileged:
+        # A node agent (mysqlsts.cluster.node_faults): root with every capability, to
+        # enter the node's namespaces, signal its processes and change a pod's iptables.
+        container["securityContext"] = {"runAsUser": 0, "privileged": True}
     spec: Obj = {
         "restartPolicy": "Never",
         "terminationGracePeriodSeconds": 0,
@@ -96,6 +102,8 @@ def short_lived_pod(
         "containers": [container],
         "volumes": volumes,
     }
+    if host_pid:
+        spec["hostPID"] = True  # the node's processes, PID 1 its init
     if node:
         spec["nodeName"] = node
     if node_selector:

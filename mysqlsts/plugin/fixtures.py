@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mysqlsts import settings
-from mysqlsts.cluster.node_faults import NodeFaults, node_faults
+from mysqlsts.cluster.node_faults import NodeFaults, node_shell
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
@@ -27,9 +27,10 @@ from mysqlsts.plugin.state import (
     is_controller,
 )
 from mysqlsts.redaction import register_secret
-from mysqlsts.run import lock
+from mysqlsts.run import lock, node_access
 from mysqlsts.run.declared import require_as_declared
 from mysqlsts.run.environment import RunInfo
+from mysqlsts.run.node_access import NodeAccess
 
 # A mutating test may wait this long for readers on other workers to finish their test.
 LOCK_TIMEOUT = 1800.0
@@ -107,18 +108,29 @@ def mysql(request: pytest.FixtureRequest) -> MySQL:
 
 
 @pytest.fixture
-def faults(request: pytest.FixtureRequest) -> NodeFaults:
+def faults(request: pytest.FixtureRequest) -> Iterator[NodeFaults]:
     """Hard faults on the cluster's nodes (kill, freeze, partition, pause), each undone
-    whatever happens; the check is skipped, with the reason, where the cluster gives no
-    access to its nodes (clusters other than kind)."""
-    info = _require(request).info
-    found = node_faults(info.node_access, Path(info.state_dir))
-    if found is None:
+    whatever happens, through the run's way to the nodes (kind: Docker; ``--node-access
+    pod``: privileged pods, deleted afterwards); the check is skipped, with the reason,
+    where the run has none."""
+    context = _require(request)
+    info = context.info
+    access = NodeAccess(info.node_access, info.node_access_namespace, info.node_access_image)
+    shell = node_shell(
+        info.node_access, lambda: node_access.pod_nodes(context.kube, access, info.run_id)
+    )
+    if shell is None:
         pytest.skip(
-            f"the {info.provider} cluster gives no access to its nodes: this fault cannot be "
-            "made from inside a pod (mysqld is PID 1 of its container, nodes are not ours)"
+            info.node_access_refused
+            or f"the {info.provider} cluster gives no access to its nodes: this fault cannot "
+            "be made from inside a pod (mysqld is PID 1 of its container); --node-access pod "
+            "reaches them through a privileged pod"
         )
-    return found
+    faults = NodeFaults(Path(info.state_dir), shell)
+    try:
+        yield faults
+    finally:
+        faults.close()
 
 
 # -- checks that need replicas --------------------------------------------------------------

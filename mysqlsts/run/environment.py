@@ -19,7 +19,8 @@ from typing import Any
 
 from mysqlsts.cluster import node_faults
 from mysqlsts.cluster.factory import make_provider
-from mysqlsts.cluster.provider import ClusterInfo, Provider
+from mysqlsts.cluster.node_faults import PodNodes
+from mysqlsts.cluster.provider import NODE_ACCESS_POD, ClusterInfo, Provider
 from mysqlsts.db.mysql import AccessDenied, MySQL
 from mysqlsts.deploy import apply, pv_directories
 from mysqlsts.errors import CrashLoop, DeploymentFailed, SuiteError
@@ -35,6 +36,8 @@ from mysqlsts.manifests.model import Deployment, discover, statefulset_namespace
 from mysqlsts.manifests.placement import Placement
 from mysqlsts.redaction import redact, register_secret
 from mysqlsts.reporting import namespace_evidence
+from mysqlsts.run import node_access
+from mysqlsts.run.node_access import NodeAccess
 from mysqlsts.settings import Settings
 from mysqlsts.stopwatch import Stopwatch
 from mysqlsts.waiting import WaitTimeout
@@ -62,7 +65,12 @@ class RunInfo:
     client_image: str
     # PV name -> the cluster nodes that hold its directory (one for a local PV).
     pv_placement: dict[str, list[str]] = field(default_factory=dict)
-    node_access: str = ""  # how to reach a node's processes (mysqlsts.cluster.node_faults)
+    # How to reach a node's processes (mysqlsts.run.node_access): the way, the node agents'
+    # namespace and image (pod), why there is none when it was asked for.
+    node_access: str = ""
+    node_access_namespace: str = ""
+    node_access_image: str = ""
+    node_access_refused: str = ""
     notes: list[str] = field(default_factory=list)
     # Built once per process from ``objects`` (not serialised).
     _deployment: Deployment | None = field(default=None, repr=False, compare=False)
@@ -123,6 +131,7 @@ class Run:
         self.paths: dict[str, pv_directories.PathRecord] = {}
         self.info: RunInfo | None = None
         self.teardown_lines: list[str] = []
+        self.node_access: NodeAccess | None = None
         self._down = False
 
     # -- phase 1: nothing is created ----------------------------------------------------
@@ -191,6 +200,7 @@ class Run:
             if saved:
                 raise type(problem)(f"{problem} (events and logs: {saved})") from None
             raise problem from None
+        access = self.decide_node_access(deployment)
         self.info = RunInfo(
             run_id=self.run_id,
             source=self.source_label,
@@ -202,11 +212,48 @@ class Run:
             state_dir=str(self.state_dir),
             client_image=self.cluster.client_image,
             pv_placement=placement.nodes_by_pv,
-            node_access=self.cluster.node_access,
+            node_access=access.way,
+            node_access_namespace=access.namespace,
+            node_access_image=access.image,
+            node_access_refused=access.refused,
             notes=[*placement.describe(), *self.cluster.notes, *self.record.notes],
             _deployment=deployment,
         )
         return self.info
+
+    def decide_node_access(self, deployment: Deployment) -> NodeAccess:
+        assert self.kube is not None and self.cluster is not None and self.placement is not None
+        nodes = self.placement.pv_nodes or [n["metadata"]["name"] for n in self.kube.list_nodes()]
+        access = node_access.decide(
+            self.kube,
+            self.settings,
+            self.cluster.node_access,
+            deployment.namespace,
+            self.cluster.client_image,
+            nodes[0],
+            self.run_id,
+        )
+        if access.refused:
+            self.say(f"mysqlsts: {access.refused}; the fault checks will be skipped")
+        elif access.way == NODE_ACCESS_POD:
+            self.say(f"mysqlsts: nodes reached through privileged pods in {access.namespace}")
+        self.node_access = access
+        return access
+
+    def _pod_nodes(self) -> PodNodes | None:
+        access = self.node_access
+        if self.kube is None or access is None or access.way != NODE_ACCESS_POD:
+            return None
+        return node_access.pod_nodes(self.kube, access, self.run_id)
+
+    def _sweep_node_agents(self) -> list[str]:
+        access = self.node_access
+        if self.kube is None or access is None or access.way != NODE_ACCESS_POD:
+            return []
+        try:
+            return node_faults.sweep_node_agents(self.kube, access.namespace, self.run_id)
+        except KubeError as error:
+            return [f"could not look for node agents left in {access.namespace}: {error}"]
 
     @property
     def setup_evidence(self) -> Path:
@@ -235,7 +282,8 @@ class Run:
         self._down = True
         keep = self.settings.keep_cluster
         # Faults a check left (a process frozen): undone first, even with --keep-cluster.
-        lines: list[str] = node_faults.undo_recorded(self.state_dir)
+        lines: list[str] = node_faults.undo_recorded(self.state_dir, self._pod_nodes)
+        lines += self._sweep_node_agents()
         if keep:
             if self.cluster is not None:
                 lines.append("--keep-cluster: the deployment, its PVs and their data were left")

@@ -9,6 +9,7 @@ import pytest
 
 from mysqlsts import programs
 from mysqlsts.cluster import node_faults
+from mysqlsts.k8s import pods as node_faults_pods
 
 TASKS = "TASK     PID    STATUS\nabc123   4242   RUNNING\n"
 
@@ -58,15 +59,121 @@ def test_the_teardown_undoes_what_a_killed_check_left(
 ) -> None:
     fault = node_faults.Fault(node_faults.PAUSED, "w3", "node w3")
     (tmp_path / node_faults.FAULTS_FILE).write_text(json.dumps(fault.__dict__) + "\n")
-    assert node_faults.undo_recorded(tmp_path) == ["undid a fault a check left: paused node w3"]
+    assert node_faults.undo_recorded(tmp_path, None) == [
+        "undid a fault a check left: paused node w3"
+    ]
     assert docker == [["docker", "unpause", "w3"]]
     assert not (tmp_path / node_faults.FAULTS_FILE).exists()
-    assert node_faults.undo_recorded(tmp_path) == []
+    assert node_faults.undo_recorded(tmp_path, None) == []
 
 
-def test_only_kind_gives_access_to_its_nodes(tmp_path: Path) -> None:
-    assert node_faults.node_faults("docker", tmp_path) is not None
-    assert node_faults.node_faults("", tmp_path) is None
+def test_the_ways_to_reach_a_node(tmp_path: Path) -> None:
+    made: list[str] = []
+
+    def pod_nodes() -> node_faults.PodNodes:
+        made.append("pod")
+        return node_faults.PodNodes(FakeKube(), "agents", "toolbox:1", "r1")
+
+    assert isinstance(node_faults.node_shell("docker", pod_nodes), node_faults.DockerNodes)
+    assert isinstance(node_faults.node_shell("pod", pod_nodes), node_faults.PodNodes)
+    assert node_faults.node_shell("", pod_nodes) is None and made == ["pod"]
+
+
+# -- through a privileged pod on the node ------------------------------------------------------
+class FakeKube:
+    """Records what the node agents are asked; ``ctr task ls`` answers with TASKS."""
+
+    def __init__(self) -> None:
+        self.applied: list[dict] = []
+        self.execs: list[list[str]] = []
+        self.deleted: list[str] = []
+        self.left: list[str] = []
+
+    def apply(self, manifest: dict) -> dict:
+        self.applied.append(manifest)
+        return manifest
+
+    def exec(self, namespace: str, pod: str, container: str, argv: list[str], **_: object):
+        self.execs.append(argv)
+        return node_faults.programs.Completed(0, TASKS if "task" in argv else "", "")
+
+    def delete_pod(self, namespace: str, name: str, **_: object) -> bool:
+        self.deleted.append(name)
+        return True
+
+    def list_pods(self, namespace: str, selector: str | None = None) -> list[dict]:
+        return [{"metadata": {"name": n}} for n in self.left]
+
+
+@pytest.fixture
+def agents(monkeypatch: pytest.MonkeyPatch) -> FakeKube:
+    kube = FakeKube()
+
+    def ready(kube_: object, namespace: str, name: str, **_: object) -> dict:
+        return {"spec": {"nodeName": name.split("-")[-2]}}
+
+    monkeypatch.setattr(node_faults_pods, "wait_pod_ready", ready)
+    monkeypatch.setattr(node_faults_pods, "wait_pod_gone", lambda *a, **k: None)
+    return kube
+
+
+def test_a_pod_runs_the_same_node_commands_in_the_nodes_namespaces(
+    tmp_path: Path, agents: FakeKube, docker: list[list[str]]
+) -> None:
+    shell = node_faults.PodNodes(agents, "agents", "toolbox:1", "r1")  # type: ignore[arg-type]
+    faults = node_faults.NodeFaults(tmp_path, shell)
+    with faults.partitioned("w1", "abc123", "10.244.1.5", "mysql-2") as fault:
+        assert fault.access == "pod"
+        assert json.loads((tmp_path / node_faults.FAULTS_FILE).read_text())["access"] == "pod"
+    faults.close()
+    (agent,) = agents.applied
+    assert agent["spec"]["hostPID"] is True and agent["spec"]["nodeName"] == "w1"
+    assert agent["spec"]["containers"][0]["securityContext"]["privileged"] is True
+    assert agent["metadata"]["labels"]["mysqlsts.io/scratch"] == node_faults.NODE_AGENT
+    on_node = [argv[len(node_faults.ON_THE_NODE) :] for argv in agents.execs]
+    assert all(
+        argv[: len(node_faults.ON_THE_NODE)] == list(node_faults.ON_THE_NODE)
+        for argv in agents.execs
+    )
+    # What Docker would have run on the node, and only that.
+    with node_faults.NodeFaults(
+        tmp_path / "d" if (tmp_path / "d").mkdir() is None else tmp_path
+    ).partitioned("w1", "abc123", "10.244.1.5", "mysql-2"):
+        pass
+    assert on_node == [argv[3:] for argv in docker]
+    assert agents.deleted == [agent["metadata"]["name"]]
+    assert (tmp_path / node_faults.FAULTS_FILE).read_text() == ""
+
+
+def test_a_node_cannot_be_paused_from_a_pod(tmp_path: Path, agents: FakeKube) -> None:
+    shell = node_faults.PodNodes(agents, "agents", "toolbox:1", "r1")  # type: ignore[arg-type]
+    faults = node_faults.NodeFaults(tmp_path, shell)
+    with (
+        pytest.raises(node_faults.EnvironmentProblem, match="needs the node itself"),
+        faults.paused("w2"),
+    ):
+        pass
+
+
+def test_the_teardown_undoes_a_pod_made_fault_through_a_new_agent_and_deletes_it(
+    tmp_path: Path, agents: FakeKube
+) -> None:
+    fault = node_faults.Fault(node_faults.FROZEN, "w1", "mysqld of mysql-1", pid=4242, access="pod")
+    (tmp_path / node_faults.FAULTS_FILE).write_text(json.dumps(fault.__dict__) + "\n")
+    lines = node_faults.undo_recorded(
+        tmp_path,
+        lambda: node_faults.PodNodes(agents, "agents", "toolbox:1", "r1"),  # type: ignore[arg-type]
+    )
+    assert lines == ["undid a fault a check left: frozen mysqld of mysql-1"]
+    assert agents.execs == [[*node_faults.ON_THE_NODE, "kill", "-CONT", "4242"]]
+    assert len(agents.deleted) == 1
+
+
+def test_agents_a_killed_check_left_are_swept(agents: FakeKube) -> None:
+    agents.left = ["mysqlsts-node-agent-w1-r1"]
+    swept = node_faults.sweep_node_agents(agents, "agents", "r1")  # type: ignore[arg-type]
+    assert swept == ["deleted node agent agents/mysqlsts-node-agent-w1-r1, left by a check"]
+    assert agents.deleted == ["mysqlsts-node-agent-w1-r1"]
 
 
 def test_a_frozen_process_killed_meanwhile_counts_as_resumed(
