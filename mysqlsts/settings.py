@@ -201,7 +201,7 @@ def resolve(values: Mapping[str, Any], environ: Mapping[str, str] | None = None)
         )
 
     node_access = raw["mysqlsts_node_access"] or None
-    if node_access not in (None, NODE_ACCESS_CHOICES[0], NODE_ACCESS_CHOICES[1]):
+    if node_access is not None and node_access not in NODE_ACCESS_CHOICES:
         raise InputError(
             f"--node-access must be one of {', '.join(NODE_ACCESS_CHOICES)}, got {node_access!r}"
         )

@@ -73,12 +73,6 @@ class Connections:
             self.opened[name] = conn
         return conn
 
-    def query(self, pod: str | int, sql: str, args: Any = None) -> list[Row]:
-        """One statement on the pod's open connection; its rows."""
-        with self.get(pod).cursor() as cursor:
-            cursor.execute(sql, args)
-            return list(cursor.fetchall())
-
     def close(self) -> None:
         self.opened.clear()
         self.stack.close()

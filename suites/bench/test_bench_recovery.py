@@ -26,6 +26,7 @@ from mysqlsts.cluster.node_faults import NodeFaults
 from mysqlsts.db.mysql import MySQL
 from mysqlsts.k8s.api_errors import TRANSIENT
 from mysqlsts.k8s.client import Kube
+from mysqlsts.k8s.object_waits import wait_node_ready
 from mysqlsts.k8s.statefulset_waits import wait_statefulset_ready
 from mysqlsts.k8s.status import condition
 from mysqlsts.manifests.model import Deployment
@@ -95,7 +96,7 @@ def test_a_crashed_replica_is_back_and_caught_up(
 
 
 def node_ready(kube: Kube, node: str) -> str:
-    found = next((n for n in kube.list_nodes() if n["metadata"]["name"] == node), None)
+    found = kube.get_node(node)
     return str((condition(found, "Ready") or {}).get("status")) if found else "absent"
 
 
@@ -138,13 +139,7 @@ def node_not_ready_and_pods_stay(
 def everything_back(
     kube: Kube, deployment: Deployment, node: str, before: dict[str, object]
 ) -> None:
-    wait_for(
-        f"node {node} to be Ready",
-        lambda: Seen(node_ready(kube, node) == "True", f"Ready={node_ready(kube, node)}"),
-        timeout=180,
-        interval=2,
-        transient=TRANSIENT,
-    )
+    wait_node_ready(kube, node, timeout=180)
     wait_statefulset_ready(kube, deployment.namespace, deployment.statefulset, timeout=BACK_WITHIN)
     for name, old in before.items():
         new = identity(kube, deployment, name)

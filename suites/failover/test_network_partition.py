@@ -21,6 +21,7 @@ import pytest
 
 from mysqlsts.cluster.node_faults import NodeFaults
 from mysqlsts.db.mysql import MYSQL_TRANSIENT, Connections, MySQL
+from mysqlsts.db.server import global_variable
 from mysqlsts.k8s.client import Kube
 from mysqlsts.manifests.model import Deployment
 from mysqlsts.reporting import attachments
@@ -44,10 +45,10 @@ IO_ERROR_WITHIN = 150
 def replica_timeouts(mysql: MySQL, replica: str, opened: Connections) -> str:
     """``slave_net_timeout`` (how long a silent master goes unnoticed) and the reconnect
     interval, read from the server: what the wait below measures against its bound."""
-    (row,) = opened.query(replica, "SELECT @@GLOBAL.slave_net_timeout AS net_timeout")
+    net_timeout = global_variable(opened.get(replica), "slave_net_timeout")
     status = mysql.replica_status(replica, via=opened)
     retry = status.get("Connect_Retry") if status else None
-    said = f"slave_net_timeout={row['net_timeout']} s, Connect_Retry={retry} s"
+    said = f"slave_net_timeout={net_timeout} s, Connect_Retry={retry} s"
     attachments.text(f"{replica}'s timeouts", said)
     return said
 

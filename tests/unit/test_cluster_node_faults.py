@@ -153,6 +153,9 @@ def test_a_node_cannot_be_paused_from_a_pod(tmp_path: Path, agents: FakeKube) ->
         faults.paused("w2"),
     ):
         pass
+    # Nothing was paused, so nothing is left for the teardown to undo.
+    assert (tmp_path / node_faults.FAULTS_FILE).read_text() == ""
+    assert node_faults.undo_recorded(tmp_path, None) == []
 
 
 def test_the_teardown_undoes_a_pod_made_fault_through_a_new_agent_and_deletes_it(
